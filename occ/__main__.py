@@ -1,0 +1,7 @@
+"""``python -m occ``: the same entry point as the ``os-collect-config`` console script."""
+
+import sys
+
+from occ.entry import main
+
+sys.exit(main())

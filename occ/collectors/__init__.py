@@ -1,0 +1,45 @@
+"""The collector registry, in the original's default order.
+
+Entries name a module and a class instead of importing them, so that configuring ``local``
+never imports the HTTP stack. One line per collector.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Iterable, List, Type
+
+from occ.collectors.base import Collector
+from occ.errors import ConfigError
+
+REGISTRY = {
+    "heat_local": "occ.collectors.heat_local:HeatLocalCollector",
+    "ec2": "occ.collectors.ec2:Ec2Collector",
+    "cfn": "occ.collectors.cfn:CfnCollector",
+    "heat": "occ.collectors.heat:HeatCollector",
+    "request": "occ.collectors.request:RequestCollector",
+    "local": "occ.collectors.local:LocalCollector",
+    "zaqar": "occ.collectors.zaqar:ZaqarCollector",
+}
+
+
+def validate(names: Iterable[str]) -> None:
+    """Raise ConfigError naming every unknown collector in ``names``."""
+    problems: List[str] = []
+    for name in names:
+        if name in REGISTRY:
+            continue
+        hint = ""
+        if any(c in name for c in ",[] \"'"):
+            hint = " (list collectors one name per line: 'collectors = ec2', 'collectors = local')"
+        problems.append(f"[DEFAULT] collectors: unknown collector {name!r}{hint}; "
+                        f"known: {', '.join(REGISTRY)}")
+    if problems:
+        raise ConfigError(problems)
+
+
+def load(name: str) -> Type[Collector]:
+    """Return the collector class registered as ``name`` (which must be valid)."""
+    module_name, _, class_name = REGISTRY[name].partition(":")
+    cls: Type[Collector] = getattr(importlib.import_module(module_name), class_name)
+    return cls

@@ -1,0 +1,76 @@
+"""The collector interface shared by every source.
+
+A collector turns one source into an ordered list of ``(key, value)`` outputs. The first output
+is ``(name, whole document)``; exploded deployments, local files and so on follow. Collectors
+receive their settings, the HTTP layer and their persistent state through ``Context``; they
+never read globals, create HTTP sessions, sleep, or write the cache.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, List, Optional, Tuple
+
+from occ.settings import Config, Section
+
+if TYPE_CHECKING:  # occ.http imports requests; only passes that need the network load it
+    from occ.http import Http
+    from occ.state import State
+
+# (cache key, any JSON value)
+Output = Tuple[str, Any]
+
+
+class Context:
+    """What a collector may use during one pass.
+
+    ``http`` is created on first use, so passes over local sources never import ``requests``.
+    ``store`` is False in print mode: collectors must then avoid destructive reads (a Zaqar pop)
+    and ``state`` does not persist anything.
+    """
+
+    def __init__(self, config: Config, *, state: "State", store: bool,
+                 http_factory: Optional[Any] = None) -> None:
+        self.config = config
+        self.state = state
+        self.store = store
+        self._http_factory = http_factory
+        self._http: Optional["Http"] = None
+
+    @property
+    def cachedir(self) -> str:
+        return self.config.cachedir
+
+    @property
+    def http(self) -> "Http":
+        if self._http is None:
+            if self._http_factory is None:
+                from occ.http import Http
+
+                self._http = Http.for_config(self.config)
+            else:
+                self._http = self._http_factory()
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+class Collector:
+    """Base class: one source. Subclasses set ``name`` and implement ``collect``."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Section, context: Context) -> None:
+        self.settings = settings
+        self.context = context
+
+    def collect(self) -> List[Output]:
+        """Return this source's outputs, whole document first.
+
+        Raise SourceNotConfigured if required settings are absent.
+        Raise SourceUnavailable on network, I/O or parse failure (chaining the cause).
+        Anything else is a bug and propagates.
+        """
+        raise NotImplementedError

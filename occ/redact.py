@@ -1,0 +1,61 @@
+"""Keeping secrets out of logs and error messages.
+
+Two layers. Known secret values (passwords and keys from the configuration, tokens obtained at
+run time) are registered once and replaced wherever they appear in a log record. Secret-bearing
+parts of URLs and headers (``Signature=``, ``AWSAccessKeyId=``, ``temp_url_sig=``,
+``X-Auth-Token`` ...) are masked by pattern even when their value was never registered. Only the
+logged copy is redacted; requests always carry the real values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, Set
+
+MASK = "***"
+
+# Query parameters that carry credentials or signatures (AWS SigV2/V4, Swift temp URLs).
+SECRET_QUERY_PARAMETERS = (
+    "Signature", "AWSAccessKeyId", "temp_url_sig", "X-Amz-Signature", "X-Amz-Credential",
+    "X-Amz-Security-Token", "sig", "token",
+)
+# Headers whose values are credentials.
+SECRET_HEADERS = frozenset({
+    "x-auth-token", "x-subject-token", "x-aws-ec2-metadata-token", "authorization",
+    "x-amz-security-token", "cookie", "set-cookie",
+})
+
+_QUERY_RE = re.compile(
+    r"(?i)([?&;](?:%s)=)[^&#\s'\"]*" % "|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS)
+)
+_HEADER_RE = re.compile(
+    r"(?i)\b(%s)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+" % "|".join(
+        re.escape(h) for h in sorted(SECRET_HEADERS)
+    )
+)
+
+_registered: Set[str] = set()
+
+
+def register(secret: object) -> None:
+    """Remember a secret value so that it is masked in every later log record.
+
+    Values shorter than four characters are not registered: masking them would garble
+    unrelated text, and they are not worth protecting by substitution anyway.
+    """
+    if isinstance(secret, str) and len(secret) >= 4:
+        _registered.add(secret)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with registered secrets and secret URL/header values masked."""
+    for secret in sorted(_registered, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _QUERY_RE.sub(lambda m: m.group(1) + MASK, text)
+    return _HEADER_RE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict:
+    """Return a copy of ``headers`` fit for logging."""
+    return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}

@@ -1,0 +1,51 @@
+"""Packaging for occ, the systemd-native os-collect-config."""
+
+import re
+
+from setuptools import find_packages, setup
+
+with open("occ/__init__.py", encoding="utf-8") as handle:
+    VERSION = re.search(r'^__version__ = "([^"]+)"', handle.read(), re.M).group(1)
+
+with open("README.rst", encoding="utf-8") as handle:
+    LONG_DESCRIPTION = handle.read()
+
+setup(
+    name="occ",
+    version=VERSION,
+    description="Collect configuration metadata for cloud instances; systemd-native "
+    "os-collect-config",
+    long_description=LONG_DESCRIPTION,
+    long_description_content_type="text/x-rst",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["occ", "occ.*"]),
+    install_requires=[
+        "requests>=2.25",
+        "python-dateutil>=2.8",
+    ],
+    extras_require={
+        # journald with structured fields; needs libsystemd headers to build from PyPI.
+        # Without it, occ logs to stderr with <N> priority prefixes, which journald reads too.
+        "journal": ["systemd-python>=234"],
+        # Zaqar's websocket transport ([zaqar] use_websockets = true).
+        "websockets": ["websocket-client>=1.0"],
+        "test": [
+            "pytest>=7",
+            "pytest-cov>=4",
+            "websocket-client>=1.0",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "os-collect-config = occ.entry:main",
+        ],
+    },
+    classifiers=[
+        "Environment :: OpenStack",
+        "License :: OSI Approved :: Apache Software License",
+        "Operating System :: POSIX :: Linux",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+    ],
+)
