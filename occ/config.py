@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple
 
 from occ import ini, options, redact, values
 from occ.errors import ConfigError
@@ -28,10 +29,10 @@ NAME = "os-collect-config"
 class CommandLine(NamedTuple):
     """What the command line said, before any file is read."""
 
-    values: Mapping[Tuple[str, str], object] = {}  # (group, name) -> str, bool or list of str
-    collectors: Tuple[str, ...] = ()
-    config_files: Optional[Tuple[str, ...]] = None
-    config_dirs: Optional[Tuple[str, ...]] = None
+    values: Mapping[tuple[str, str], object] = {}  # (group, name) -> str, bool or list of str
+    collectors: tuple[str, ...] = ()
+    config_files: tuple[str, ...] | None = None
+    config_dirs: tuple[str, ...] | None = None
 
 
 class Raw(NamedTuple):
@@ -51,9 +52,9 @@ def _home(environ: Mapping[str, str]) -> str:
     return pwd.getpwuid(os.getuid()).pw_dir
 
 
-def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> Tuple[List[str], List[str]]:
+def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Return (problems, files) in parse order: config files first, then config-dir files."""
-    problems: List[str] = []
+    problems: list[str] = []
     home = _home(environ)
     if cmdline.config_files is not None:
         files = list(cmdline.config_files)
@@ -75,9 +76,9 @@ def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> Tuple[List[str
     return problems, files
 
 
-def _file_values(files: Sequence[str], problems: List[str]) -> Dict[Tuple[str, str], List[Raw]]:
+def _file_values(files: Sequence[str], problems: list[str]) -> dict[tuple[str, str], list[Raw]]:
     """Read every file; return the raw values of known options, warn about near misses."""
-    found: Dict[Tuple[str, str], List[Raw]] = {}
+    found: dict[tuple[str, str], list[Raw]] = {}
     warned = set()
     for path in files:
         try:
@@ -98,16 +99,31 @@ def _file_values(files: Sequence[str], problems: List[str]) -> Dict[Tuple[str, s
 
 def _warn_unknown(entry: ini.Entry) -> None:
     if entry.section == "default":
-        LOG.warning("%s:%d: section [default] is not [DEFAULT]; '%s' is ignored",
-                    entry.source, entry.lineno, entry.key)
+        LOG.warning(
+            "%s:%d: section [default] is not [DEFAULT]; '%s' is ignored",
+            entry.source,
+            entry.lineno,
+            entry.key,
+        )
     elif options.find(entry.section, entry.key.replace("-", "_")) is not None:
-        LOG.warning("%s:%d: [%s] %s is ignored; the key is spelled %s", entry.source,
-                    entry.lineno, entry.section, entry.key, entry.key.replace("-", "_"))
+        LOG.warning(
+            "%s:%d: [%s] %s is ignored; the key is spelled %s",
+            entry.source,
+            entry.lineno,
+            entry.section,
+            entry.key,
+            entry.key.replace("-", "_"),
+        )
     elif entry.section == DEFAULT_GROUP and entry.key in options.IGNORED_DEFAULT_KEYS:
         pass
     elif entry.section in options.SECTIONS:
-        LOG.debug("%s:%d: unknown key [%s] %s ignored", entry.source, entry.lineno,
-                  entry.section, entry.key)
+        LOG.debug(
+            "%s:%d: unknown key [%s] %s ignored",
+            entry.source,
+            entry.lineno,
+            entry.section,
+            entry.key,
+        )
 
 
 class _Resolver:
@@ -117,24 +133,28 @@ class _Resolver:
         self.files = files
         self.environ = environ
         self.cmdline = cmdline
-        self.problems: List[str] = []
-        self.done: Dict[Tuple[str, str], Value] = {}
-        self.active: List[Tuple[str, str]] = []
+        self.problems: list[str] = []
+        self.done: dict[tuple[str, str], Value] = {}
+        self.active: list[tuple[str, str]] = []
 
-    def raw(self, group: str, opt: Opt) -> List[Raw]:
+    def raw(self, group: str, opt: Opt) -> list[Raw]:
         """Return the raw values that decide the option, lowest precedence first."""
         key = (group, opt.name)
         env_name = f"OS_{group.upper()}__{opt.name.upper()}"
-        from_files = self.files.get(key, [])
-        from_env = [Raw(self.environ[env_name], f"environment: {env_name}")] \
-            if env_name in self.environ else []
+        from_files: list[Raw] = list(self.files.get(key, ()))
+        from_env = (
+            [Raw(self.environ[env_name], f"environment: {env_name}")]
+            if env_name in self.environ
+            else []
+        )
         given = self.cmdline.values.get(key)
         flag = f"command line: --{opt.flag_name(group)}"
         if opt.multi:
             if key == (DEFAULT_GROUP, "collectors") and self.cmdline.collectors:
                 return [Raw(c, "command line: collectors") for c in self.cmdline.collectors]
             base = from_env or from_files  # an environment value replaces the file values
-            return base + [Raw(v, flag) for v in (given or ())]  # type: ignore[attr-defined]
+            given_items: Sequence[object] = given if isinstance(given, (list, tuple)) else ()
+            return base + [Raw(v, flag) for v in given_items]
         if given is not None:
             return [Raw(given, flag, text=isinstance(given, str))]
         return (from_env or from_files)[-1:]
@@ -144,8 +164,8 @@ class _Resolver:
         if key in self.done:
             return self.done[key]
         if key in self.active:
-            chain = " -> ".join(f"${n}" for _, n in self.active[self.active.index(key):])
-            raise values.Invalid(f"circular reference {chain} -> ${opt.name}")
+            chain = " -> ".join(f"${n}" for _, n in self.active[self.active.index(key) :])
+            raise values.InvalidValueError(f"circular reference {chain} -> ${opt.name}")
         self.active.append(key)
         try:
             result = self._compute(group, opt)
@@ -168,14 +188,14 @@ class _Resolver:
         try:
             text = values.interpolate(opt, str(raw.value), lambda ref: self._lookup(group, ref))
             result = values.convert(opt, text)
-        except values.Invalid as exc:
+        except values.InvalidValueError as exc:
             self.problems.append(f"{raw.where}: {exc}")
             return None if opt.multi else opt.default
         if opt.secret:
             redact.register(result)
         return result
 
-    def _lookup(self, group: str, reference: str) -> Optional[str]:
+    def _lookup(self, group: str, reference: str) -> str | None:
         ref_group, name = values.split_reference(reference, group)
         for candidate in dict.fromkeys((ref_group, DEFAULT_GROUP)):
             opt = options.find(candidate, name)
@@ -184,7 +204,7 @@ class _Resolver:
         return None
 
 
-def load(cmdline: CommandLine, environ: Optional[Mapping[str, str]] = None) -> Config:
+def load(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Config:
     """Return the validated, frozen configuration.
 
     Raise ConfigError listing every problem: missing or unreadable files, syntax errors,
@@ -194,13 +214,13 @@ def load(cmdline: CommandLine, environ: Optional[Mapping[str, str]] = None) -> C
     problems, files = discover(cmdline, environ)
     file_values = _file_values(files, problems)
     resolver = _Resolver(file_values, environ, cmdline)
-    sections: Dict[str, Section] = {}
+    sections: dict[str, Section] = {}
     for group, opts in options.SECTIONS.items():
-        settings: Dict[str, Value] = {}
+        settings: dict[str, Value] = {}
         for opt in opts:
             try:
                 settings[opt.name] = resolver.value(group, opt)
-            except values.Invalid as exc:
+            except values.InvalidValueError as exc:
                 problems.append(f"[{group}] {opt.name}: {exc}")
                 settings[opt.name] = opt.default
         sections[group] = Section(group, settings)

@@ -9,7 +9,8 @@ Used by cfn, heat, request and zaqar; pure, no I/O.
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from occ.collectors.base import Output
 
@@ -18,14 +19,14 @@ LOG = logging.getLogger(__name__)
 EXPLODED_GROUPS = ("os-apply-config", "Heat::Ungrouped")
 
 
-def explode(name: str, document: Any, deployment_keys: Sequence[str]) -> List[Output]:
+def explode(name: str, document: Any, deployment_keys: Sequence[str]) -> list[Output]:
     """Return ``[(name, document)]`` followed by the exploded deployments, in list order.
 
     Malformed elements (not an object, no string ``name``, no ``config``) are skipped with a
     warning instead of failing the source. A key listed twice is exploded twice, as the
     original does.
     """
-    outputs: List[Output] = [(name, document)]
+    outputs: list[Output] = [(name, document)]
     if not isinstance(document, dict):
         return outputs
     for key in deployment_keys:

@@ -8,7 +8,7 @@ per-source outcome and carries on with the other sources.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 
 class OccError(Exception):
@@ -21,7 +21,9 @@ class ConfigError(OccError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
-        head = "invalid configuration" if count == 1 else f"invalid configuration ({count} problems)"
+        head = (
+            "invalid configuration" if count == 1 else f"invalid configuration ({count} problems)"
+        )
         super().__init__(head + ":\n  " + "\n  ".join(self.problems))
 
 
@@ -35,7 +37,7 @@ class SourceUnavailable(OccError):
     ``http_status`` is the HTTP status that decided the outcome, when there was one.
     """
 
-    def __init__(self, reason: str, *, http_status: Optional[int] = None) -> None:
+    def __init__(self, reason: str, *, http_status: int | None = None) -> None:
         super().__init__(reason)
         self.http_status = http_status
 

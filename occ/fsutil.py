@@ -8,12 +8,13 @@ crash leaves at most a temporary file that ``remove_stale_temporaries`` cleans u
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import re
 import time
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from occ.errors import CacheError
 
@@ -23,8 +24,9 @@ TEMP_PREFIX = ".occ-tmp-"
 _STALE_RE = re.compile(r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$")
 
 
-def atomic_write(path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = True,
-                 mtime_ns: Optional[int] = None) -> None:
+def atomic_write(
+    path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = True, mtime_ns: int | None = None
+) -> None:
     """Replace the file at ``path`` with ``data`` atomically and durably.
 
     The file gets ``mode``; an existing file's mode is kept if it is narrower, so a
@@ -32,10 +34,8 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = 
     is left behind.
     """
     directory = os.path.dirname(path) or "."
-    try:
+    with contextlib.suppress(FileNotFoundError):
         mode &= os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        pass
     temp = os.path.join(directory, TEMP_PREFIX + os.urandom(6).hex())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -43,7 +43,7 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = 
             os.fchmod(fd, mode)  # the umask may have narrowed the mode further than asked
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -51,10 +51,8 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = 
             os.utime(temp, ns=(mtime_ns, mtime_ns))
         os.replace(temp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise
     if sync_dir:
         fsync_dir(directory)
@@ -69,7 +67,7 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def read_bytes(path: str) -> Optional[bytes]:
+def read_bytes(path: str) -> bytes | None:
     """Return the content of ``path``, or None if it does not exist."""
     try:
         with open(path, "rb") as handle:
@@ -128,9 +126,9 @@ class Lock:
     def __init__(self, path: str, *, timeout: float) -> None:
         self.path = path
         self.timeout = timeout
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
 
-    def __enter__(self) -> "Lock":
+    def __enter__(self) -> Lock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + self.timeout
         delay = 0.01
@@ -143,7 +141,8 @@ class Lock:
                     os.close(fd)
                     raise CacheError(
                         f"another os-collect-config pass has held {self.path} for more than "
-                        f"{self.timeout:g}s") from None
+                        f"{self.timeout:g}s"
+                    ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
         self._fd = fd

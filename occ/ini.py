@@ -12,7 +12,7 @@ section header is an error. The reader below implements exactly those rules (see
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
 from occ.errors import ConfigError
 
@@ -38,27 +38,27 @@ def section_name(header: str) -> str:
     return header if header == DEFAULT_SECTION else header.lower()
 
 
-def _split_assignment(line: str) -> Optional[Tuple[str, str]]:
+def _split_assignment(line: str) -> tuple[str, str] | None:
     """Split ``key = value`` or ``key: value`` at whichever delimiter comes first."""
     positions = [pos for pos in (line.find("="), line.find(":")) if pos >= 0]
     if not positions:
         return None
     cut = min(positions)
-    key, value = line[:cut].strip(), line[cut + 1:].strip()
+    key, value = line[:cut].strip(), line[cut + 1 :].strip()
     if len(value) >= 1 and value[0] in "\"'" and value[0] == value[-1]:
         value = value[1:-1]
     return key, value
 
 
-def parse(text: str, source: str) -> List[Entry]:
+def parse(text: str, source: str) -> list[Entry]:
     """Given the text of one file, return its assignments in order.
 
     Raise ConfigError listing every syntax problem of the file (with line numbers).
     """
-    entries: List[Entry] = []
-    problems: List[str] = []
-    section: Optional[str] = None
-    pending: Optional[Tuple[str, List[str], int]] = None  # key, value lines, line number
+    entries: list[Entry] = []
+    problems: list[str] = []
+    section: str | None = None
+    pending: tuple[str, list[str], int] | None = None  # key, value lines, line number
 
     def flush() -> None:
         nonlocal pending
@@ -95,8 +95,8 @@ def parse(text: str, source: str) -> List[Entry]:
 
 
 def _start_assignment(
-    line: str, where: str, section: Optional[str], problems: List[str], lineno: int
-) -> Optional[Tuple[str, List[str], int]]:
+    line: str, where: str, section: str | None, problems: list[str], lineno: int
+) -> tuple[str, list[str], int] | None:
     """Parse the first line of an assignment; record a problem and return None if invalid."""
     split = _split_assignment(line)
     if split is None:
@@ -112,7 +112,7 @@ def _start_assignment(
     return key, [value], lineno
 
 
-def read(path: str) -> List[Entry]:
+def read(path: str) -> list[Entry]:
     """Return the assignments of the file at ``path``.
 
     Raise ConfigError if it cannot be read, is not UTF-8, or has syntax problems.

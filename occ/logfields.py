@@ -9,7 +9,8 @@ The MESSAGE_IDs are part of the interface: operators filter on them, so they nev
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 # Between WARNING and INFO. Under systemd the collector unit sets LogLevelMax=notice, so NOTICE
 # is what an operator sees for a pass; INFO and DEBUG are there for --debug and manual runs.
@@ -30,16 +31,16 @@ RECORD_ATTRIBUTE = "occ_fields"
 
 def fields(
     *,
-    message_id: Optional[str] = None,
-    collector: Optional[str] = None,
-    changed: Optional[bool] = None,
-    keys: Optional[Iterable[str]] = None,
-    http_status: Optional[int] = None,
-    hook_exit: Optional[int] = None,
-    attempt: Optional[int] = None,
-) -> Dict[str, Any]:
+    message_id: str | None = None,
+    collector: str | None = None,
+    changed: bool | None = None,
+    keys: Iterable[str] | None = None,
+    http_status: int | None = None,
+    hook_exit: int | None = None,
+    attempt: int | None = None,
+) -> dict[str, Any]:
     """Return the ``extra=`` mapping for a log call; unset fields are left out."""
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if message_id is not None:
         values["MESSAGE_ID"] = message_id
     if collector is not None:
@@ -57,6 +58,6 @@ def fields(
     return {RECORD_ATTRIBUTE: values}
 
 
-def of(record: logging.LogRecord) -> Dict[str, Any]:
+def of(record: logging.LogRecord) -> dict[str, Any]:
     """Return the fields attached to ``record`` (empty if none)."""
     return getattr(record, RECORD_ATTRIBUTE, None) or {}

@@ -10,31 +10,44 @@ logged copy is redacted; requests always carry the real values.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Set
+from collections.abc import Mapping
 
 MASK = "***"
 
 # Query parameters that carry credentials or signatures (AWS SigV2/V4, Swift temp URLs).
 SECRET_QUERY_PARAMETERS = (
-    "Signature", "AWSAccessKeyId", "temp_url_sig", "X-Amz-Signature", "X-Amz-Credential",
-    "X-Amz-Security-Token", "sig", "token",
+    "Signature",
+    "AWSAccessKeyId",
+    "temp_url_sig",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "sig",
+    "token",
 )
 # Headers whose values are credentials.
-SECRET_HEADERS = frozenset({
-    "x-auth-token", "x-subject-token", "x-aws-ec2-metadata-token", "authorization",
-    "x-amz-security-token", "cookie", "set-cookie",
-})
+SECRET_HEADERS = frozenset(
+    {
+        "x-auth-token",
+        "x-subject-token",
+        "x-aws-ec2-metadata-token",
+        "authorization",
+        "x-amz-security-token",
+        "cookie",
+        "set-cookie",
+    }
+)
 
 _QUERY_RE = re.compile(
-    r"(?i)([?&;](?:%s)=)[^&#\s'\"]*" % "|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS)
+    r"(?i)([?&;](?:{})=)[^&#\s'\"]*".format("|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS))
 )
 _HEADER_RE = re.compile(
-    r"(?i)\b(%s)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+" % "|".join(
-        re.escape(h) for h in sorted(SECRET_HEADERS)
+    r"(?i)\b({})(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}}]+".format(
+        "|".join(re.escape(h) for h in sorted(SECRET_HEADERS))
     )
 )
 
-_registered: Set[str] = set()
+_registered: set[str] = set()
 
 
 def register(secret: object) -> None:

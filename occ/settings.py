@@ -8,8 +8,8 @@ option name fails the first test that reaches it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Iterator, Mapping, Optional, Tuple
 
 from occ.options import DEFAULT_GROUP, Value
 
@@ -17,7 +17,7 @@ from occ.options import DEFAULT_GROUP, Value
 class Section(Mapping[str, Value]):
     """The values of one INI section, read-only."""
 
-    __slots__ = ("name", "_values")
+    __slots__ = ("_values", "name")
 
     def __init__(self, name: str, values: Mapping[str, Value]) -> None:
         self.name = name
@@ -35,7 +35,7 @@ class Section(Mapping[str, Value]):
     def __repr__(self) -> str:  # never shows values: some are secrets
         return f"<Section [{self.name}] {', '.join(self._values)}>"
 
-    def text(self, key: str) -> Optional[str]:
+    def text(self, key: str) -> str | None:
         """Return a string option; None when unset. An empty string is a set value."""
         value = self._values[key]
         assert value is None or isinstance(value, str), key
@@ -51,13 +51,13 @@ class Section(Mapping[str, Value]):
         assert isinstance(value, int) and not isinstance(value, bool), key
         return value
 
-    def flag(self, key: str) -> Optional[bool]:
+    def flag(self, key: str) -> bool | None:
         """Return a boolean option; None only for booleans without a default."""
         value = self._values[key]
         assert value is None or isinstance(value, bool), key
         return value
 
-    def items_of(self, key: str) -> Tuple[str, ...]:
+    def items_of(self, key: str) -> tuple[str, ...]:
         """Return a multi-valued option as a tuple (empty when unset)."""
         value = self._values[key]
         assert value is None or isinstance(value, tuple), key
@@ -67,9 +67,9 @@ class Section(Mapping[str, Value]):
 class Config:
     """The whole configuration: ``files`` read, and one ``Section`` per group."""
 
-    __slots__ = ("files", "_sections")
+    __slots__ = ("_sections", "files")
 
-    def __init__(self, files: Tuple[str, ...], sections: Mapping[str, Section]) -> None:
+    def __init__(self, files: tuple[str, ...], sections: Mapping[str, Section]) -> None:
         self.files = files
         self._sections = MappingProxyType(dict(sections))
 
@@ -95,11 +95,11 @@ class Config:
         return self.general.text("backup_cachedir") or ""
 
     @property
-    def collectors(self) -> Tuple[str, ...]:
+    def collectors(self) -> tuple[str, ...]:
         return self.general.items_of("collectors")
 
     @property
-    def deployment_keys(self) -> Tuple[str, ...]:
+    def deployment_keys(self) -> tuple[str, ...]:
         return self.general.items_of("deployment_key")
 
     @property

@@ -8,10 +8,11 @@ nothing, so ``--print`` writes nothing at all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from typing import Any, Dict
+from typing import Any
 
 from occ import fsutil
 
@@ -31,7 +32,7 @@ class State:
         self.path = os.path.join(directory, owner + ".state")
         self.writable = writable
 
-    def load(self) -> Dict[str, Any]:
+    def load(self) -> dict[str, Any]:
         """Return the stored object; an absent or unreadable file gives ``{}`` (state is a
         cache of facts that can be re-learnt, never the only copy of anything)."""
         data = fsutil.read_bytes(self.path)
@@ -44,7 +45,7 @@ class State:
             return {}
         return value if isinstance(value, dict) else {}
 
-    def save(self, value: Dict[str, Any]) -> None:
+    def save(self, value: dict[str, Any]) -> None:
         """Store ``value`` atomically (mode 0600). Raise OSError if that fails."""
         if not self.writable:
             return
@@ -53,11 +54,9 @@ class State:
 
     def clear(self) -> None:
         if self.writable:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
-            except FileNotFoundError:
-                pass
 
-    def child(self, owner: str) -> "State":
+    def child(self, owner: str) -> State:
         """Return the state of another owner in the same directory, e.g. a shared token cache."""
         return State(os.path.dirname(self.path), owner, writable=self.writable)

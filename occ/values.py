@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Optional, Tuple
+from typing import Callable
 from urllib.parse import urlsplit
 
 from occ import options
@@ -22,7 +22,7 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 _TEMPLATE_RE = re.compile(r"\$(?:(\$)|([_a-z][_a-z0-9]*)|\{([_a-z][._a-z0-9]*)\}|(.?))", re.I)
 
 
-class Invalid(ValueError):
+class InvalidValueError(ValueError):
     """A value does not fit its option; the message is safe to show (no secret values)."""
 
 
@@ -33,7 +33,7 @@ def _show(opt: Opt, text: str) -> str:
 def convert(opt: Opt, text: str) -> Value:
     """Return the typed value of ``text`` for ``opt``.
 
-    Raise Invalid if the text is not a valid value of the option's kind.
+    Raise InvalidValueError if the text is not a valid value of the option's kind.
     """
     if text == "" and opt.kind not in (options.STR,):
         return opt.default if not opt.multi else None
@@ -43,12 +43,14 @@ def convert(opt: Opt, text: str) -> Value:
         lowered = text.lower()
         if lowered in _TRUE or lowered in _FALSE:
             return lowered in _TRUE
-        raise Invalid(f"not a boolean (true/false, yes/no, on/off, 1/0): {_show(opt, text)}")
+        raise InvalidValueError(
+            f"not a boolean (true/false, yes/no, on/off, 1/0): {_show(opt, text)}"
+        )
     if opt.kind == options.URI:
         return _uri(opt, text)
     if opt.kind == options.CHOICE:
         if text not in opt.choices:
-            raise Invalid(f"must be one of {', '.join(opt.choices)}: {text!r}")
+            raise InvalidValueError(f"must be one of {', '.join(opt.choices)}: {text!r}")
         return text
     return _number(opt, text)
 
@@ -61,7 +63,7 @@ def _uri(opt: Opt, text: str) -> str:
     except ValueError:
         hostname = None
     if not parts.scheme or not hostname:
-        raise Invalid(f"not a URL (needs a scheme and a host): {_show(opt, text)}")
+        raise InvalidValueError(f"not a URL (needs a scheme and a host): {_show(opt, text)}")
     return text
 
 
@@ -70,11 +72,11 @@ def _number(opt: Opt, text: str) -> Value:
         number = int(text) if opt.kind == options.INT else float(text)
     except ValueError:
         kind = "an integer" if opt.kind == options.INT else "a number"
-        raise Invalid(f"not {kind}: {_show(opt, text)}") from None
+        raise InvalidValueError(f"not {kind}: {_show(opt, text)}") from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise Invalid(f"not a finite number: {text!r}")
+        raise InvalidValueError(f"not a finite number: {text!r}")
     if opt.minimum is not None and number < opt.minimum:
-        raise Invalid(f"must be at least {opt.minimum:g}: {text!r}")
+        raise InvalidValueError(f"must be at least {opt.minimum:g}: {text!r}")
     return number
 
 
@@ -87,33 +89,35 @@ def as_text(value: Value) -> str:
     return str(value)
 
 
-def interpolate(
-    opt: Opt, text: str, lookup: Callable[[str], Optional[str]]
-) -> str:
+def interpolate(opt: Opt, text: str, lookup: Callable[[str], str | None]) -> str:
     """Replace ``$name``/``${name}`` in ``text`` using ``lookup``; ``$$`` is a literal ``$``.
 
     ``lookup(name)`` returns the replacement text, or None when no such option exists.
-    Raise Invalid for an unknown name or a ``$`` that starts no name.
+    Raise InvalidValueError for an unknown name or a ``$`` that starts no name.
     """
     if "$" not in text:
         return text
 
-    def replace(match: "re.Match[str]") -> str:
+    def replace(match: re.Match[str]) -> str:
         dollar, name, braced, bad = match.groups()
         if dollar:
             return "$"
         if bad is not None:
-            raise Invalid("'$' must start $name or ${name}; write $$ for a literal dollar sign")
+            raise InvalidValueError(
+                "'$' must start $name or ${name}; write $$ for a literal dollar sign"
+            )
         found = lookup(name or braced)
         if found is None:
-            raise Invalid(f"${name or braced} names no option (write $$ for a literal dollar "
-                          "sign, e.g. $${OS_CONFIG_FILES})")
+            raise InvalidValueError(
+                f"${name or braced} names no option (write $$ for a literal dollar "
+                "sign, e.g. $${OS_CONFIG_FILES})"
+            )
         return found
 
     return _TEMPLATE_RE.sub(replace, text)
 
 
-def split_reference(reference: str, group: str) -> Tuple[str, str]:
+def split_reference(reference: str, group: str) -> tuple[str, str]:
     """Return (group, name) for ``name`` or ``group.name`` seen from ``group``."""
     if "." in reference:
         ref_group, _, name = reference.partition(".")

@@ -7,7 +7,7 @@ never imports the HTTP stack. One line per collector.
 from __future__ import annotations
 
 import importlib
-from typing import Iterable, List, Type
+from collections.abc import Iterable
 
 from occ.collectors.base import Collector
 from occ.errors import ConfigError
@@ -25,21 +25,22 @@ REGISTRY = {
 
 def validate(names: Iterable[str]) -> None:
     """Raise ConfigError naming every unknown collector in ``names``."""
-    problems: List[str] = []
+    problems: list[str] = []
     for name in names:
         if name in REGISTRY:
             continue
         hint = ""
         if any(c in name for c in ",[] \"'"):
             hint = " (list collectors one name per line: 'collectors = ec2', 'collectors = local')"
-        problems.append(f"[DEFAULT] collectors: unknown collector {name!r}{hint}; "
-                        f"known: {', '.join(REGISTRY)}")
+        problems.append(
+            f"[DEFAULT] collectors: unknown collector {name!r}{hint}; known: {', '.join(REGISTRY)}"
+        )
     if problems:
         raise ConfigError(problems)
 
 
-def load(name: str) -> Type[Collector]:
+def load(name: str) -> type[Collector]:
     """Return the collector class registered as ``name`` (which must be valid)."""
     module_name, _, class_name = REGISTRY[name].partition(":")
-    cls: Type[Collector] = getattr(importlib.import_module(module_name), class_name)
+    cls: type[Collector] = getattr(importlib.import_module(module_name), class_name)
     return cls

@@ -8,7 +8,7 @@ never read globals, create HTTP sessions, sleep, or write the cache.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from occ.settings import Config, Section
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # occ.http imports requests; only passes that need the networ
     from occ.state import State
 
 # (cache key, any JSON value)
-Output = Tuple[str, Any]
+Output = tuple[str, Any]
 
 
 class Context:
@@ -28,20 +28,21 @@ class Context:
     and ``state`` does not persist anything.
     """
 
-    def __init__(self, config: Config, *, state: "State", store: bool,
-                 http_factory: Optional[Any] = None) -> None:
+    def __init__(
+        self, config: Config, *, state: State, store: bool, http_factory: Any | None = None
+    ) -> None:
         self.config = config
         self.state = state
         self.store = store
         self._http_factory = http_factory
-        self._http: Optional["Http"] = None
+        self._http: Http | None = None
 
     @property
     def cachedir(self) -> str:
         return self.config.cachedir
 
     @property
-    def http(self) -> "Http":
+    def http(self) -> Http:
         if self._http is None:
             if self._http_factory is None:
                 from occ.http import Http
@@ -66,7 +67,7 @@ class Collector:
         self.settings = settings
         self.context = context
 
-    def collect(self) -> List[Output]:
+    def collect(self) -> list[Output]:
         """Return this source's outputs, whole document first.
 
         Raise SourceNotConfigured if required settings are absent.
