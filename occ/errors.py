@@ -46,5 +46,9 @@ class CacheError(OccError):
     """The cache, state or runtime directory cannot be used (missing parent, permissions, lock)."""
 
 
+class CacheBusy(CacheError):
+    """Another pass holds the cache lock for longer than this one is willing to wait."""
+
+
 class HookError(OccError):
     """The hook cannot be started at all (as opposed to running and failing)."""

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 
-from occ.errors import CacheError
+from occ.errors import CacheBusy, CacheError
 
 TEMP_PREFIX = ".occ-tmp-"
 # Temporary names: ours, and those the original leaves behind after a crash
@@ -139,7 +139,7 @@ class Lock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise CacheError(
+                    raise CacheBusy(
                         f"another os-collect-config pass has held {self.path} for more than "
                         f"{self.timeout:g}s"
                     ) from None

@@ -1,0 +1,100 @@
+"""local: directories of JSON files written by installers and operators.
+
+Each regular file in the configured directories becomes one output keyed by its file name
+(``deployed-server.json`` is stored as ``deployed-server.json.json``). The directories must
+belong to the running user and not be world-writable, and no file may be world-writable: anyone
+who can write these files controls what the hook applies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+
+from occ.collectors.base import Collector, Output
+from occ.errors import SourceUnavailable
+
+LOG = logging.getLogger(__name__)
+
+SKIP = object()  # read_entry's "not a file we read" (a file may legitimately hold null)
+
+
+def check_directory(path: str, st: os.stat_result) -> None:
+    """Raise SourceUnavailable if the directory could be written by someone else."""
+    if st.st_uid != os.getuid():
+        raise SourceUnavailable(f"{path} is owned by uid {st.st_uid}, not by uid {os.getuid()}")
+    if st.st_mode & stat.S_IWOTH:
+        raise SourceUnavailable(f"{path} is world-writable")
+
+
+def read_entry(directory: str, name: str) -> object:
+    """Return the JSON document of ``directory/name``, or SKIP for entries that are skipped.
+
+    Directories are skipped silently, other non-regular files with a warning; a symlink is
+    followed only to a regular file owned by us. Raise SourceUnavailable for an unreadable,
+    world-writable or invalid file.
+    """
+    path = os.path.join(directory, name)
+    is_link = os.path.islink(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not hang the pass; the fstat below rejects it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if os.path.isdir(path):
+            return SKIP
+        raise SourceUnavailable(f"cannot open {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return SKIP
+        if not stat.S_ISREG(st.st_mode):
+            LOG.warning("local: %s is not a regular file; skipped", path)
+            return SKIP
+        if st.st_mode & stat.S_IWOTH:
+            raise SourceUnavailable(f"{path} is world-writable")
+        if is_link and st.st_uid != os.getuid():
+            LOG.warning("local: %s links to a file owned by uid %d; skipped", path, st.st_uid)
+            return SKIP
+        data = handle.read()
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise SourceUnavailable(f"{path} is not valid JSON: {exc}") from exc
+
+
+class LocalCollector(Collector):
+    name = "local"
+
+    def collect(self) -> list[Output]:
+        directories = self.settings.items_of("path")
+        if not directories:
+            raise SourceUnavailable("no directories configured ([local] path)")
+        found: list[Output] = []
+        for directory in directories:
+            found.extend(self._collect_directory(directory))
+        # Code-point order of str equals the C locale's byte order for UTF-8 names; stable,
+        # so equal names from different directories keep directory order.
+        return sorted(found, key=lambda output: output[0])
+
+    def _collect_directory(self, directory: str) -> list[Output]:
+        try:
+            st = os.stat(directory)
+        except FileNotFoundError:
+            LOG.warning("local: directory %s does not exist; skipped", directory)
+            return []
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot use {directory}: {exc.strerror}") from exc
+        if not stat.S_ISDIR(st.st_mode):
+            LOG.warning("local: %s is not a directory; skipped", directory)
+            return []
+        check_directory(directory, st)
+        outputs = []
+        for name in os.listdir(directory):
+            if name.startswith("."):
+                continue
+            document = read_entry(directory, name)
+            if document is not SKIP:
+                outputs.append((name, document))
+        return outputs

@@ -1,0 +1,122 @@
+"""A store-mode pass under the cache lock, and what it hands to the hook.
+
+Shared by every store mode: ``--one-time``/``--force`` and continuous mode run the hook in
+process; ``collect`` hands the same data to a separate hook unit and ``commit`` finishes it. In
+both cases ``Handoff`` records exactly which bytes the hook was given, so that only those are
+committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from occ import fsutil, hook, logfields, passes
+from occ.cache import Cache
+from occ.settings import Config
+from occ.state import State
+
+LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def locked(cache: Cache, *, timeout: float) -> Iterator[None]:
+    """Create the cache directories and hold the cache lock; clean up after crashed writers.
+
+    Raise CacheError if the directories cannot be created or the lock is not free in time.
+    """
+    cache.create_dirs()
+    with fsutil.Lock(cache.state_dir + "/lock", timeout=timeout):
+        cache.clean()
+        yield
+
+
+def store_pass(config: Config, cache: Cache) -> passes.PassResult:
+    """Collect, report source health, store, and log the pass summary. Caller holds the lock."""
+    outcomes = passes.collect(config, store=True, state_dir=cache.state_dir)
+    passes.report(outcomes, State(cache.state_dir, "health"))
+    result = passes.store(cache, outcomes)
+    if result.changed:
+        keys = result.changed_keys
+        LOG.log(
+            logfields.NOTICE,
+            "changed: %s",
+            ", ".join(keys),
+            extra=logfields.fields(changed=True, keys=keys, message_id=logfields.MESSAGE_CHANGED),
+        )
+    else:
+        LOG.info(
+            "no change (%d key(s) checked)",
+            len(result.stored),
+            extra=logfields.fields(changed=False, message_id=logfields.MESSAGE_UNCHANGED),
+        )
+    return result
+
+
+class Handoff(NamedTuple):
+    """The data handed to the hook: every file, the changed ones, and their digests."""
+
+    files: tuple[str, ...]
+    changed_files: tuple[str, ...]
+    records: tuple[tuple[str, str], ...]  # (key, SHA-256 of <key>.json) for changed keys
+    digest: str  # identifies the whole hand-over, for the retry policy
+
+    @classmethod
+    def of(cls, cache: Cache, result: passes.PassResult) -> Handoff:
+        import hashlib
+
+        keys = list(dict.fromkeys(item.key for item in result.stored))
+        digests = {key: cache.digest(key) or "" for key in keys}
+        changed = result.changed_keys
+        summary = json.dumps([result.files, [(k, digests[k]) for k in keys]])
+        return cls(
+            files=tuple(result.files),
+            changed_files=tuple(dict.fromkeys(cache.path(k) for k in changed)),
+            records=tuple((k, digests[k]) for k in changed),
+            digest=hashlib.sha256(summary.encode()).hexdigest(),
+        )
+
+    def variables(self) -> dict[str, str]:
+        return hook.environment(self.files, self.changed_files)
+
+    def to_json(self, cachedir: str) -> bytes:
+        record: dict[str, Any] = dict(self._asdict(), cachedir=cachedir)
+        return json.dumps(record, indent=1).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> tuple[str, Handoff]:
+        """Return (cachedir, handoff) from ``to_json`` output. Raise ValueError if malformed."""
+        record = json.loads(data)
+        try:
+            handoff = cls(
+                tuple(record["files"]),
+                tuple(record["changed_files"]),
+                tuple((str(k), str(d)) for k, d in record["records"]),
+                str(record["digest"]),
+            )
+            return str(record["cachedir"]), handoff
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"missing or malformed field: {exc}") from exc
+
+
+def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
+    general = config.general
+    return hook.RetryPolicy(
+        State(cache.state_dir, "hook"),
+        base_delay=general.number("polling_interval"),
+        max_delay=general.number("hook_retry_max_delay"),
+        limit=general.integer("hook_retry_limit"),
+    )
+
+
+def config_fingerprint(config: Config) -> str:
+    """Identify the configuration's content, so that editing it resets the hook back-off."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in config.files:
+        digest.update(path.encode() + b"\0" + (fsutil.read_bytes(path) or b"") + b"\0")
+    return digest.hexdigest()
