@@ -38,6 +38,7 @@ def _add(parser: argparse._ActionsContainer, group: str, opt: Opt) -> None:
     names = [f"--{stem}"] + [f"--{a}" for a in options.FLAG_ALIASES.get(stem, ())]
     names += [opt.short] if opt.short else []
     help_text = opt.help + (f" (default: {_show_default(opt)})" if opt.default else "")
+    help_text = help_text.replace("%", "%%")  # argparse expands %-formats in help
     if opt.kind == BOOL:
         parser.add_argument(*names, dest=dest, action="store_const", const=True, help=help_text)
         # oslo.config spells the inverse --noname, or --group-noname inside a group.
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         argument_default=argparse.SUPPRESS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [collect|run-hook|commit] [options] [collector ...]",
     )
     parser.add_argument(
         "collectors",
