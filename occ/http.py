@@ -42,6 +42,27 @@ _NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
 
 
+class _RedactingFilter(logging.Filter):
+    """Redacts urllib3's own log records, which carry full URLs (and so signatures)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact.redact(record.getMessage()), None
+        return True
+
+
+def _guard_urllib3_logs() -> None:
+    # Our own DEBUG line covers every request; urllib3's repeat it with the secrets in.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
+                 "urllib3.poolmanager", "urllib3.util.retry"):  # fmt: skip
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+            logger.addFilter(_RedactingFilter())
+
+
+_guard_urllib3_logs()
+
+
 class _Retryable(Exception):
     """One attempt failed in a way a later attempt may not (internal to ``Http.request``)."""
 
@@ -183,7 +204,7 @@ class Http:
         budget = min(timeout, left)
         url = prepared.url or ""
         # requests drops None entries after merging, so these mask any environment proxy.
-        proxies: Any = dict(_NO_PROXY) if httpretry.never_proxied(url) else None
+        proxies: Any = dict(_NO_PROXY) if httpretry.never_proxied(url) else {}
         settings = self.session.merge_environment_settings(url, proxies, True, verify, None)
         started = self._clock()
         try:

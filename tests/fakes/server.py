@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -76,8 +77,15 @@ Route = Union[list[Reply], Handler]
 class FakeServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 with scripted routes; a context manager."""
 
-    def __init__(self, *, host: str = "127.0.0.1", latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        latency: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.latency = latency  # added before every answer
+        self.scheme = "https" if tls else "http"
         self.requests: list[Recorded] = []
         self.fallback: Handler = lambda request: Reply(404, b"not found")
         self._routes: dict[tuple[str | None, str], Route] = {}
@@ -86,6 +94,10 @@ class FakeServer:
         self._httpd = http.server.ThreadingHTTPServer((host, 0), _handler_class(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # type: ignore[attr-defined]
+        if tls is not None:  # a server-side context: handshakes happen in the handler threads
+            self._httpd.socket = tls.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread: threading.Thread | None = None
 
     @property
@@ -95,7 +107,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         """The base URL, without a trailing slash."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def route(self, path: str, *replies: Reply | Handler, method: str | None = None) -> None:
         """Script ``path`` (for ``method`` only, if given): replies in turn, or one callable."""
@@ -122,7 +134,7 @@ class FakeServer:
         return (route or self.fallback)(request)
 
     def start(self) -> FakeServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -150,7 +162,7 @@ def _handler_class(server: FakeServer) -> type[http.server.BaseHTTPRequestHandle
             # BaseHTTPRequestHandler dispatches to do_<METHOD>; take every method here.
             try:
                 self.raw_requestline = self.rfile.readline(65537)
-            except OSError:
+            except OSError:  # includes a failed TLS handshake
                 self.close_connection = True
                 return
             if not self.raw_requestline or not self.parse_request():
@@ -211,12 +223,6 @@ def _handler_class(server: FakeServer) -> type[http.server.BaseHTTPRequestHandle
                 self.wfile.write(payload)
 
     return _Handler
-
-
-def fake_server() -> Iterator[FakeServer]:
-    """pytest fixture body: ``fake_server = pytest.fixture(server.fake_server)`` in a conftest."""
-    with FakeServer() as server:
-        yield server
 
 
 def _nonempty(chunks: Iterable[bytes]) -> Iterator[bytes]:
