@@ -34,6 +34,7 @@ setup(
             "pytest>=7",
             "pytest-cov>=4",
             "websocket-client>=1.0",
+            "docutils>=0.16",
         ],
     },
     entry_points={

@@ -155,7 +155,12 @@ GENERAL = (
 
 LOGGING = (
     Opt("debug", BOOL, False, short="-d", help="Log every step of a pass (DEBUG level)."),
-    Opt("verbose", BOOL, False, help="Log at INFO level instead of NOTICE-worthy lines only."),
+    Opt(
+        "verbose",
+        BOOL,
+        False,
+        help="Accepted for compatibility; INFO is already the default level.",
+    ),
     Opt(
         "log_file",
         PATH,
