@@ -32,6 +32,18 @@ systemd modes (first argument): 'collect' runs one pass and exits 0 when the hoo
 pending change; 'commit' marks the pending change as applied."""
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, sized without ``shutil``: argparse builds one per argument, and
+    importing shutil for it costs every pass about 2 ms of start-up."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
+
+
 def _add(parser: argparse._ActionsContainer, group: str, opt: Opt) -> None:
     dest = f"{group}.{opt.name}"
     stem = opt.flag_name(group)
@@ -72,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="os-collect-config",
         description=DESCRIPTION,
         argument_default=argparse.SUPPRESS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         usage="%(prog)s [collect|run-hook|commit] [options] [collector ...]",
     )
     parser.add_argument(
@@ -165,8 +177,6 @@ def _legacy_status(exc: OccError) -> int:
 
 
 def _run(mode: str | None, cmdline: config.CommandLine) -> int:
-    from occ import modes, split
-
     settings = config.load(cmdline)
     logsetup.configure(settings.general)
     if settings.general.flag("print_cachedir") and not mode:
@@ -174,12 +184,12 @@ def _run(mode: str | None, cmdline: config.CommandLine) -> int:
         return ExitStatus.OK
     collectors.validate(settings.collectors)
     LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
-    if mode == "collect":
-        return split.collect(settings)
-    if mode == "run-hook":
-        return split.run_hook(settings, dict(os.environ))
-    if mode == "commit":
-        return split.commit(settings)
+    if mode:
+        from occ import split
+
+        return split.run_mode(mode, settings)
+    from occ import modes
+
     general = settings.general
     if general.flag("print_only") or not settings.command:
         return modes.print_mode(settings)
@@ -191,4 +201,6 @@ def _run(mode: str | None, cmdline: config.CommandLine) -> int:
         collectors.validate(fresh.collectors)
         return fresh
 
-    return modes.continuous(reload, settings)
+    from occ import daemon
+
+    return daemon.continuous(reload, settings)

@@ -15,16 +15,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
-import signal
-import subprocess
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from occ import logfields, status
 from occ.errors import HookError
 from occ.state import State
+
+if TYPE_CHECKING:
+    import subprocess
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ def run(command: str, variables: dict[str, str], *, timeout: float = 0) -> int:
     ``timeout`` > 0 stops the hook (SIGTERM, then SIGKILL) after that many seconds.
     Raise HookError if the shell cannot be started at all.
     """
+    import subprocess  # not needed by the passes that change nothing, i.e. almost all
+
     LOG.info("running hook: %s", command)
     env = dict(os.environ, **variables)
     try:
@@ -72,6 +74,9 @@ def run(command: str, variables: dict[str, str], *, timeout: float = 0) -> int:
 
 
 def _stop(child: subprocess.Popen) -> int:
+    import signal
+    import subprocess
+
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, sig)
@@ -131,6 +136,8 @@ class RetryPolicy:
         Recorded before the hook runs, so that a hook that never reports back (a crash, a
         failed hook unit) still counts as a failed attempt.
         """
+        import random
+
         record: dict[str, Any] = self.state.load()
         same = record.get("digest") == digest and record.get("config") == config_fingerprint
         attempts = int(record.get("attempts", 0)) + 1 if same else 1

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 
-from occ import envfile, fsutil, hook
+from occ import envfile, fsutil
 from occ.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
 from occ.handoff import Handoff, config_fingerprint, locked, retry_policy, store_pass
@@ -95,7 +95,18 @@ def run_hook(config: Config, environ: dict[str, str]) -> int:
     if not config.command:
         LOG.warning("no command is configured; nothing to run, the data counts as applied")
         return ExitStatus.OK
+    from occ import hook
+
     return hook.run(config.command, variables, timeout=config.general.number("hook_timeout"))
+
+
+def run_mode(mode: str, config: Config) -> int:
+    """Run the systemd mode ``mode`` (collect, run-hook or commit); return its exit status."""
+    if mode == "collect":
+        return collect(config)
+    if mode == "run-hook":
+        return run_hook(config, dict(os.environ))
+    return commit(config)
 
 
 def commit(config: Config) -> int:
