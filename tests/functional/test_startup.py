@@ -1,0 +1,37 @@
+"""A pass over local sources stays light: it never imports the HTTP stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+PROBE = """
+import sys
+sys.argv = ["os-collect-config", *{args!r}]
+from occ.entry import main
+code = main()
+heavy = sorted(m for m in ("requests", "urllib3", "dateutil", "ssl", "http.client",
+                           "subprocess", "systemd.journal") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+sys.exit(code)
+"""
+
+
+def run_probe(instance, *args):
+    code = PROBE.format(args=["collect", *instance.args(), *args])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)})
+
+
+def test_idle_local_pass_imports_nothing_heavy(instance):
+    instance.set_local("a.json", {"a": 1})
+    instance.set_heat_local({"h": 1})
+    assert run_probe(instance).returncode == 0
+    subprocess.run([sys.executable, "-m", "occ", "commit", *instance.args()], check=True,
+                   env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
+                   capture_output=True)
+    result = run_probe(instance)
+    assert result.returncode == 100, result.stderr
+    assert "HEAVY=\n" in result.stdout, result.stdout
