@@ -57,6 +57,7 @@ class Ec2Metadata:
         self.imds = imds
         self.latency = latency  # seconds added to every answer
         self.token_put = token_put  # "answer" or "silent"
+        self.expire_after: int | None = None  # expire all tokens when this many GETs arrived
         self.requests: list[tuple[str, str, str | None]] = []
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
         self.lock = threading.Lock()
@@ -100,6 +101,7 @@ class Ec2Metadata:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     timeout = 10
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -124,6 +126,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         token = self._record()
+        with self.fake.lock:
+            gets = sum(1 for method, _, _ in self.fake.requests if method == "GET")
+        if gets == self.fake.expire_after:
+            self.fake.expire_tokens()
         if token is not None and not self.fake.token_valid(token):
             return self._send(401, b"Unauthorized")
         if token is None and self.fake.imds == "v2-required":

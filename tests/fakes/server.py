@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -153,6 +155,7 @@ class FakeServer:
 def _handler_class(server: FakeServer) -> type[http.server.BaseHTTPRequestHandler]:
     class _Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
         timeout = 10  # idle keep-alive connections end on their own
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet test output
@@ -223,6 +226,21 @@ def _handler_class(server: FakeServer) -> type[http.server.BaseHTTPRequestHandle
                 self.wfile.write(payload)
 
     return _Handler
+
+
+def localhost_tls(directory: str) -> tuple[ssl.SSLContext, str]:
+    """Return a server TLS context for 127.0.0.1 and the path of its (self-signed) certificate,
+    made with the openssl command in ``directory``. Raise FileNotFoundError without openssl."""
+    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
 
 
 def _nonempty(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -7,8 +7,6 @@ import datetime
 import logging
 import shutil
 import socket
-import ssl
-import subprocess
 import time
 
 import pytest
@@ -17,7 +15,7 @@ from occ import httpretry, redact
 from occ.errors import SourceUnavailable
 from occ.http import Http
 from occ.httpresponse import Response
-from tests.fakes.server import FakeServer, Reply
+from tests.fakes.server import FakeServer, Reply, localhost_tls
 
 
 @pytest.fixture
@@ -269,26 +267,15 @@ def test_streamed_oversized_body_stops_reading_early(fake_server):
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
+def tls(tmp_path_factory):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
-    directory = tmp_path_factory.mktemp("tls")
-    key, cert = directory / "key.pem", directory / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return key, cert
+    return localhost_tls(str(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture
-def tls_server(certificate):
-    key, cert = certificate
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    with FakeServer(tls=context) as server:
+def tls_server(tls):
+    with FakeServer(tls=tls[0]) as server:
         yield server
 
 
@@ -299,10 +286,9 @@ def test_tls_is_verified_by_default(http, tls_server, sleeps):
     assert sleeps == []  # a certificate problem is not transient
 
 
-def test_tls_with_a_ca_file(http, tls_server, certificate):
+def test_tls_with_a_ca_file(http, tls_server, tls):
     tls_server.route("/doc", Reply.json({"secure": True}))
-    _, cert = certificate
-    assert get(http, tls_server.url + "/doc", verify=str(cert)).json() == {"secure": True}
+    assert get(http, tls_server.url + "/doc", verify=tls[1]).json() == {"secure": True}
 
 
 # --- proxies -----------------------------------------------------------------------------------
