@@ -214,8 +214,8 @@ class Http:
         except requests.RequestException as exc:
             raise self._transport_failure(what, exc, budget) from None
         with raw:
+            self._check_status(what, raw, accept)  # before reading: error pages are not needed
             body = self._read_body(what, raw, budget)
-        response = Response(prepared.method or "", url, raw.status_code, raw.headers, body)
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",
             source,
@@ -225,7 +225,7 @@ class Http:
             self._clock() - started,
             extra=logfields.fields(collector=source, http_status=raw.status_code),
         )
-        return self._check_status(response, raw.reason, accept)
+        return Response(prepared.method or "", url, raw.status_code, raw.headers, body)
 
     def _read_body(self, what: str, raw: requests.Response, budget: float) -> bytes:
         """Return the body, reading at most ``max_response_size`` bytes of it."""
@@ -251,15 +251,16 @@ class Http:
             raise self._transport_failure(what, exc, budget) from None
         return b"".join(chunks)
 
-    def _check_status(self, response: Response, reason: str, accept: Collection[int]) -> Response:
-        status = response.status
+    def _check_status(self, what: str, raw: requests.Response, accept: Collection[int]) -> None:
+        """Raise SourceUnavailable (or _Retryable) for an unaccepted status >= 400."""
+        status = raw.status_code
         if status < 400 or status in accept:
-            return response
+            return
         error = SourceUnavailable(
-            f"{response.what()}: HTTP {status} {reason}".rstrip(), http_status=status
+            f"{what}: HTTP {status} {raw.reason or ''}".rstrip(), http_status=status
         )
         if httpretry.is_transient_status(status):
-            wait = httpretry.retry_after(response.headers.get("Retry-After"), self._now())
+            wait = httpretry.retry_after(raw.headers.get("Retry-After"), self._now())
             raise _Retryable(error, wait)
         raise error
 

@@ -4,10 +4,15 @@ proxies and redaction, as a collector would experience them."""
 from __future__ import annotations
 
 import datetime
+import json
 import logging
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -253,6 +258,14 @@ def test_declared_oversized_body_is_refused(fake_server):
     assert len(get(http, fake_server.url + "/fits").body) == 1024
 
 
+def test_error_status_is_reported_even_with_a_huge_error_page(fake_server):
+    http = Http(max_response_size=1024)
+    fake_server.route("/doc", Reply(404, body=b"<html>" + b"x" * 100_000))
+    with pytest.raises(SourceUnavailable, match="HTTP 404") as caught:
+        get(http, fake_server.url + "/doc")
+    assert caught.value.http_status == 404
+
+
 def test_streamed_oversized_body_stops_reading_early(fake_server):
     http = Http(max_response_size=200_000)
     # 100 chunks of 64 KiB, 20 ms apart: reading all of it would take 2 s
@@ -303,6 +316,52 @@ def test_ordinary_endpoints_follow_the_proxy_variables(http, fake_server, monkey
         assert get(http, fake_server.url + "/doc").body == b"via proxy"
         assert proxy.requests[0].target == fake_server.url + "/doc"
         assert fake_server.requests == []
+
+
+NAMESPACE_CHILD = """
+import json, os, sys
+sys.path.insert(0, os.environ["REPO"])
+from occ.http import Http
+from tests.fakes.ec2 import Ec2Metadata
+from tests.fakes.server import FakeServer, Reply
+
+with FakeServer() as proxy, FakeServer() as plain, Ec2Metadata(
+    os.environ["TREE"], host="169.254.169.254"
+) as ec2:
+    proxy.fallback = lambda request: Reply(body=b"via proxy")
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        os.environ[name] = proxy.url
+    os.environ["no_proxy"] = ""
+    http = Http()
+    direct = http.get(ec2.url + "/latest/meta-data/instance-id", source="t", timeout=5).text
+    proxied = http.get(plain.url + "/x", source="t", timeout=5).text
+    print(json.dumps({"direct": direct, "proxied": proxied,
+                      "proxy_saw": [r.target for r in proxy.requests]}))
+"""
+
+
+def test_link_local_metadata_bypasses_a_proxy_in_a_private_network_namespace(tmp_path):
+    """169.254.169.254 on the loopback device of a network namespace made for this test."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, unshare and ip to make a private network namespace")
+    setup = "ip link set lo up && ip addr add 169.254.169.254/32 dev lo"
+    if subprocess.run(["unshare", "--net", "sh", "-c", setup], capture_output=True).returncode:
+        pytest.skip("cannot create a network namespace here")
+    repo = Path(__file__).resolve().parents[2]
+    script = tmp_path / "child.py"
+    script.write_text(NAMESPACE_CHILD)
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", f'{setup} && exec "$0" "$1"', sys.executable, script],
+        env={**os.environ, "REPO": str(repo), "TREE": str(repo / "tests/fixtures/ec2/nova")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["direct"] == "i-0000002a"
+    assert result["proxied"] == "via proxy"
+    assert len(result["proxy_saw"]) == 1 and result["proxy_saw"][0].endswith("/x")
 
 
 @pytest.mark.parametrize(
