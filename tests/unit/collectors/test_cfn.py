@@ -418,3 +418,10 @@ def test_the_signature_and_key_id_never_reach_the_logs(harness, cfn, caplog):
     assert "Signature=***" in str(caught.value)
     for secret in ("wrong-secret-value", cfn.access_key_id):
         assert secret not in text
+
+
+def test_an_unreadable_hint_makes_cfn_unavailable(harness, cfn):
+    hint = harness.home / "hint-directory"
+    hint.mkdir()
+    with pytest.raises(SourceUnavailable, match="cannot read"):
+        collect(harness, settings_for(cfn, metadata_url=None, heat_metadata_hint=hint))
