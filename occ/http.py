@@ -12,14 +12,17 @@ no proxy for link-local metadata addresses, and redacted messages. Every failure
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import random as randomlib
 import time
-from collections.abc import Collection, Mapping
+import warnings
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Callable, Union
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from occ import httpretry, logfields, redact
@@ -61,6 +64,19 @@ def _guard_urllib3_logs() -> None:
 
 
 _guard_urllib3_logs()
+
+
+@contextlib.contextmanager
+def _unverified_quietly(verify: Verify) -> Iterator[None]:
+    """Silence urllib3's per-request stderr warning when verification is off: that only
+    happens by explicit configuration, and the collector says so in the log. (Only then:
+    catch_warnings touches process-wide state, which concurrent ec2 fetches must not race.)"""
+    if verify is not False:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
 
 
 class _Retryable(Exception):
@@ -208,9 +224,10 @@ class Http:
         settings = self.session.merge_environment_settings(url, proxies, True, verify, None)
         started = self._clock()
         try:
-            raw = self.session.send(
-                prepared, timeout=(budget, budget), allow_redirects=allow_redirects, **settings
-            )
+            with _unverified_quietly(verify):
+                raw = self.session.send(
+                    prepared, timeout=(budget, budget), allow_redirects=allow_redirects, **settings
+                )
         except requests.RequestException as exc:
             raise self._transport_failure(what, exc, budget) from None
         with raw:

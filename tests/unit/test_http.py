@@ -304,6 +304,12 @@ def test_tls_with_a_ca_file(http, tls_server, tls):
     assert get(http, tls_server.url + "/doc", verify=tls[1]).json() == {"secure": True}
 
 
+def test_unverified_tls_when_asked_for_adds_no_stderr_warning(http, tls_server, recwarn):
+    tls_server.route("/doc", Reply.json({"insecure": True}))
+    assert get(http, tls_server.url + "/doc", verify=False).json() == {"insecure": True}
+    assert [str(w.message) for w in recwarn if "Unverified" in str(w.message)] == []
+
+
 # --- proxies -----------------------------------------------------------------------------------
 
 
