@@ -104,6 +104,8 @@ def parse_field(body: bytes, field: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise SourceUnavailable(f"{field} is not JSON ({exc})") from None
+    except RecursionError:  # absurdly deep nesting, e.g. [[[[...]]]]
+        raise SourceUnavailable(f"{field} is nested too deeply") from None
 
 
 def select(value: Any, path: Path) -> dict[str, Any]:

@@ -425,3 +425,11 @@ def test_an_unreadable_hint_makes_cfn_unavailable(harness, cfn):
     hint.mkdir()
     with pytest.raises(SourceUnavailable, match="cannot read"):
         collect(harness, settings_for(cfn, metadata_url=None, heat_metadata_hint=hint))
+
+
+def test_absurdly_deep_json_makes_cfn_unavailable_instead_of_crashing():
+    deep = b"[" * 100000 + b"]" * 100000
+    body = b"<R><DescribeStackResourceResult><StackResourceDetail><Metadata>%s</Metadata>" % deep
+    body += b"</StackResourceDetail></DescribeStackResourceResult></R>"
+    with pytest.raises(SourceUnavailable, match="nested too deeply"):
+        parse_field(body, "Metadata")
