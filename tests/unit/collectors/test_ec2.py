@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -130,6 +133,30 @@ def test_walk_reuses_a_bounded_number_of_connections(harness, fake_server):
         fake_server.route(f"{META}/{name}", Reply(body=name, delay=0.005))
     harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
     assert len({r.client for r in fake_server.requests}) <= WORKERS + 1
+
+
+def test_fake_service_runs_standalone_with_the_standard_library_only(tmp_path):
+    script = Path(__file__).resolve().parents[2] / "fakes" / "ec2.py"
+    argv = [sys.executable, "-I", str(script), "--bind", "127.0.0.1", "--port", "0",
+            "--root", str(FIXTURES / "nova"), "--imds", "v2-required"]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()  # "serving <root> on http://127.0.0.1:<port> (...)"
+        base = banner.split(" on ", 1)[1].split()[0]
+        put = urllib.request.Request(
+            base + "/latest/api/token",
+            method="PUT",
+            headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"},
+        )
+        with urllib.request.urlopen(put, timeout=5) as answer:
+            token = answer.read().decode()
+        get = urllib.request.Request(base + META + "/instance-id", headers={TOKEN_HEADER: token})
+        with urllib.request.urlopen(get, timeout=5) as answer:
+            assert answer.read() == b"i-0000002a"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
 
 
 # --- IMDSv2 ------------------------------------------------------------------------------------
