@@ -278,3 +278,10 @@ def test_keystone_cache_dir_keeps_the_token_there(harness, keystone, heat):
     harness.collect("heat", text)
     assert keystone.issued() == 1
     assert [p.name[:9] for p in cache_dir.iterdir()] == ["keystone-"]
+
+
+def test_an_oversized_answer_is_unavailable(harness, keystone, heat):
+    heat.add_stack("big", "1", {"R": {"blob": "x" * 5000}})
+    with pytest.raises(SourceUnavailable, match="larger than max_response_size"):
+        text = ini(keystone, stack_id="big/1", resource_name="R")
+        harness.collect("heat", text, max_response_size=4096)

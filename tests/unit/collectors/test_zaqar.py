@@ -393,3 +393,9 @@ def test_websocket_without_the_package_says_what_to_install(harness, keystone, z
     with pytest.raises(SourceUnavailable, match="websocket-client"):
         harness.collect("zaqar", ini(keystone, **WEBSOCKETS))
     assert keystone.requests == []
+
+
+def test_an_oversized_message_is_unavailable(harness, keystone, zaqar):
+    zaqar.queues.post(QUEUE, {"blob": "x" * 5000})
+    with pytest.raises(SourceUnavailable, match="larger than max_response_size"):
+        harness.collect("zaqar", ini(keystone), max_response_size=4096)
