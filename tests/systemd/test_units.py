@@ -24,9 +24,11 @@ UNIT_FILES = sorted(
 )
 DROPINS = support.REPO / "systemd" / "dropins"
 
-pytestmark = pytest.mark.skipif(
-    not support.have_systemd_analyze(), reason=support.loud("systemd-analyze is not installed")
-)
+
+@pytest.fixture(autouse=True)
+def _systemd_analyze() -> None:
+    if not support.have_systemd_analyze():
+        support.skip_or_fail("systemd-analyze is not installed (apt-get install systemd)")
 
 
 def scratch_root(tmp_path: Path, dropins: dict[str, list[Path]] | None = None) -> Path:
