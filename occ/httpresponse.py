@@ -55,6 +55,10 @@ class Response:
             )
         try:
             return jsonlib.loads(self.body)
+        except RecursionError:
+            raise SourceUnavailable(
+                f"{self.what()}: JSON nested too deeply", http_status=self.status
+            ) from None
         except ValueError as exc:
             reason = redact.redact(str(exc))
             raise SourceUnavailable(

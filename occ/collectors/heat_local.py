@@ -54,7 +54,7 @@ class HeatLocalCollector(Collector):
                 documents.append((path, read_document(path)))
             except FileNotFoundError:
                 LOG.debug("heat_local: %s does not exist", path)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 LOG.info("heat_local: %s is not valid JSON (%s); skipped", path, exc)
             except OSError as exc:
                 LOG.warning("heat_local: cannot read %s: %s; skipped", path, exc.strerror)

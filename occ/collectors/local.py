@@ -60,7 +60,7 @@ def read_entry(directory: str, name: str) -> object:
         data = handle.read()
     try:
         return json.loads(data.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise SourceUnavailable(f"{path} is not valid JSON: {exc}") from exc
 
 
