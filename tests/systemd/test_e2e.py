@@ -39,7 +39,7 @@ polling_interval = {interval}
 [ec2]
 # Re-fetch every pass (the default freezes ec2.json after the first store).
 refresh = true
-config_drive = false
+config_drive = {drive}
 imdsv2 = off
 timeout = 2
 """
@@ -123,7 +123,7 @@ def install(container: nspawn.Container) -> None:
     link.unlink(missing_ok=True)
     link.symlink_to("/etc/systemd/system/fake-metadata.service")
     write(system / f"{SERVICE}.d/zz-test.conf", TEST_DROPIN)
-    write(root / "etc/os-collect-config.conf", CONFIG.format(interval=60, extra=""))
+    write(root / "etc/os-collect-config.conf", CONFIG.format(interval=60, extra="", drive="false"))
     container.mask()
 
 
@@ -194,8 +194,8 @@ class Box:
     def set_metadata(self, value: str) -> None:
         self.c.sh(f"printf %s {value} > {FAKE_MD}/v.new && mv {FAKE_MD}/v.new {FAKE_MD}/v")
 
-    def configure(self, interval: float, extra: str = "") -> None:
-        text = CONFIG.format(interval=interval, extra=extra)
+    def configure(self, interval: float, extra: str = "", drive: str = "false") -> None:
+        text = CONFIG.format(interval=interval, extra=extra, drive=drive)
         self.c.run("/bin/sh", "-c", "cat > /etc/os-collect-config.conf", input=text)
 
     def wait_idle(self) -> None:
@@ -312,12 +312,13 @@ def test_a_metadata_change_runs_the_hook_within_the_burst_window(box):
 
 
 def test_a_changed_polling_interval_changes_the_timer(box):
-    box.configure(3)
+    box.configure(3, extra="splay = 0.5")
     box.c.wait_for(
         20,
         "timer re-armed with 3 s",
         lambda: "OnUnitInactiveUSec=3s" in box.show("os-collect-config.timer", "TimersMonotonic"),
     )
+    assert box.show("os-collect-config.timer", "RandomizedDelayUSec") == "500ms"
     assert box.show("os-collect-config-reload.service", "Result") == "success"
     box.wait_idle()
     before = len(box.passes())
@@ -327,7 +328,7 @@ def test_a_changed_polling_interval_changes_the_timer(box):
     # an unrelated edit runs the reload unit's check, but no daemon-reload
     unit = "os-collect-config-reload.service"
     invocation = box.show(unit, "InvocationID")
-    box.configure(3, extra="debug = false")
+    box.configure(3, extra="splay = 0.5\ndebug = false")
     box.c.wait_for(10, "reload unit checked", lambda: box.show(unit, "InvocationID") != invocation)
     box.c.wait_for(10, "reload unit done", lambda: box.show(unit, "SubState") == "dead")
     assert box.show(unit, "Result") == "exec-condition"  # the check said: nothing to reload
@@ -464,3 +465,26 @@ def test_pre_243_fallback_never_runs_the_hook_on_unchanged_passes(box):
     finally:
         box.c.run("rm", "-f", dropin)
         box.c.run("systemctl", "daemon-reload")
+
+
+def test_config_drive_profile_still_runs_passes(box):
+    """With the opt-in drop-in the sandboxed pass runs blkid (no drive here) and goes on."""
+    box.stop_timers()
+    dropin = "/etc/systemd/system/os-collect-config.service.d/config-drive.conf"
+    text = (support.REPO / "systemd/dropins/config-drive.conf").read_text()
+    box.c.run("cp", "/dev/stdin", dropin, input=text)
+    box.c.run("systemctl", "daemon-reload")
+    try:
+        box.configure(3, drive="true")
+        box.wait_idle()
+        runs = box.hook_runs()
+        box.set_metadata("5")
+        box.c.run("systemctl", "start", SERVICE)
+        assert box.hook_runs() == runs + 1
+        assert json.loads(box.c.run("cat", f"{CACHE}/ec2.json.last").stdout)["v"] == "5"
+        caps = box.show(SERVICE, "CapabilityBoundingSet")
+        assert caps == "cap_sys_admin", caps
+    finally:
+        box.c.run("rm", "-f", dropin)
+        box.c.run("systemctl", "daemon-reload")
+        box.configure(3)
