@@ -456,6 +456,14 @@ def test_an_unset_option_interpolates_as_the_empty_string(conf):
     assert cfg.section("heat").text("resource_name") == "r"
 
 
+def test_each_element_of_a_multi_valued_option_is_interpolated(conf):
+    cfg = interpolated(
+        conf,
+        "[DEFAULT]\ncachedir = /srv/occ\n[local]\npath = $cachedir/local-data\npath = /x$$y\n",
+    )
+    assert cfg.section("local").items_of("path") == ("/srv/occ/local-data", "/x$y")
+
+
 def test_interpolation_sees_the_final_value_of_the_referenced_option(conf):
     cfg = interpolated(
         conf,

@@ -235,3 +235,10 @@ def test_the_record_is_a_private_file_in_the_state_directory(state, clock, tmp_p
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     record = state.load()
     assert (record["digest"], record["config"], record["attempts"]) == ("d1", "cfg", 1)
+
+
+def test_a_corrupt_record_never_blocks_the_hook(state, clock, tmp_path):
+    policy(state).handed_over("d1", "cfg")
+    (tmp_path / ".occ" / "hook.state").write_text("{truncated")
+    assert policy(state).allows("d1", "cfg") is True
+    assert policy(state).handed_over("d1", "cfg") == 1
