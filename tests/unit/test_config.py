@@ -12,7 +12,7 @@ import pytest
 from occ import collectors, config, options, redact
 from occ.errors import ConfigError
 
-SECRET = "Qw7ZpL2mXc9RtY4v"
+SECRET = "Zt4kUnitTestOnlyPw9"
 
 
 class Setup:
