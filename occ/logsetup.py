@@ -15,6 +15,7 @@ import sys
 import time
 
 from occ import journal, logfields, redact
+from occ.errors import ConfigError
 from occ.settings import Section
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -77,12 +78,21 @@ def _syslog_handler(general: Section) -> logging.Handler:
 def configure(general: Section) -> None:
     """Configure the root logger from the [DEFAULT] logging options.
 
-    Raise OSError if a log file or the syslog socket cannot be opened.
+    Raise ConfigError if a log file, the syslog socket or a logging configuration file cannot
+    be used.
     """
     logging.raiseExceptions = False  # a failing log stream must not stop a pass
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    try:
+        _configure(root, general)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        configure_early(bool(general.flag("debug")))
+        raise ConfigError([f"[DEFAULT] logging options: cannot set up logging: {exc}"]) from exc
+
+
+def _configure(root: logging.Logger, general: Section) -> None:
     config_file = general.text("log_config_append")
     if config_file:
         from logging import config as logging_config
@@ -90,8 +100,10 @@ def configure(general: Section) -> None:
         logging_config.fileConfig(config_file, disable_existing_loggers=False)
         return
     handlers = []
+    native = None  # the journal handler formats its own records (fields, no timestamps)
     if general.flag("use_journal") or journal.under_journald():
-        handlers.append(journal.handler())
+        native = journal.handler()
+        handlers.append(native)
     elif general.flag("use_syslog"):
         handlers.append(_syslog_handler(general))
     else:
@@ -101,7 +113,7 @@ def configure(general: Section) -> None:
     date_format = general.text("log_date_format")
     for handler in handlers:
         inner = handler.formatter or logging.Formatter(TEXT_FORMAT)
-        if general.flag("use_json"):
+        if general.flag("use_json") and handler is not native:
             inner = JsonFormatter()
         inner.datefmt = date_format
         handler.setFormatter(RedactingFormatter(inner))

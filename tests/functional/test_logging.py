@@ -74,3 +74,10 @@ def test_unavailable_source_warns_once_then_stays_quiet(occ, instance):
     instance.set_heat_local({"back": True})
     third = occ(*instance.args("--one-time"), check=0).stderr
     assert "heat_local: source available again" in third
+
+
+def test_an_unusable_log_file_is_a_configuration_error_not_a_crash(occ, instance):
+    result = occ(*instance.args("--one-time", "--log-file", "/nonexistent/dir/occ.log"))
+    assert result.returncode == 78
+    assert "cannot set up logging" in result.stderr and "Traceback" not in result.stderr
+    assert occ("collect", *instance.args("--log-file", "/nonexistent/x.log")).returncode == 255
