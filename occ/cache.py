@@ -38,6 +38,8 @@ def unsafe_reason(key: object) -> str | None:
             return f"it contains {name}"
     if key.startswith("."):
         return "it starts with '.'"
+    if key == FILE_LIST[: -len(".json")]:
+        return "its file would overwrite the file list os_config_files.json"
     if len(key.encode("utf-8", "surrogatepass")) > KEY_MAX_BYTES:
         return f"it is longer than {KEY_MAX_BYTES} bytes"
     return None
@@ -83,8 +85,9 @@ class Cache:
     def clean(self) -> None:
         """Remove temporary files left by an interrupted writer. Call it under the lock only:
         a concurrent writer's temporary file looks the same."""
-        if fsutil.remove_stale_temporaries(self.cachedir):
-            LOG.info("removed temporary files left in %s by an interrupted pass", self.cachedir)
+        for directory in (self.cachedir, self.state_dir, self.backup_cachedir):
+            if directory and fsutil.remove_stale_temporaries(directory):
+                LOG.info("removed temporary files left in %s by an interrupted pass", directory)
 
     def read(self, key: str) -> Any:
         """Return the parsed ``<key>.json``; None if it is missing. Raise ValueError if invalid."""

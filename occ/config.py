@@ -187,7 +187,7 @@ class _Resolver:
             return raw.value  # type: ignore[return-value]
         try:
             text = values.interpolate(opt, str(raw.value), lambda ref: self._lookup(group, ref))
-            result = values.convert(opt, text)
+            result = values.convert(opt, text, written=str(raw.value))
         except values.InvalidValueError as exc:
             self.problems.append(f"{raw.where}: {exc}")
             return None if opt.multi else opt.default

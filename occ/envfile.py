@@ -8,6 +8,7 @@ character literally, so any path survives the round trip.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 _SPECIAL = '"\\`$'
@@ -25,25 +26,29 @@ def render(variables: Mapping[str, str]) -> str:
     return HEADER + "".join(f"{name}={quote(value)}\n" for name, value in variables.items())
 
 
-def parse(text: str) -> dict[str, str]:
-    """Return the variables of a file written by ``render``.
+_ASSIGNMENT = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"[ \t]*$', re.M | re.S)
+_ESCAPE = re.compile(r"\\(.)", re.S)
 
-    Raise ValueError if a line is not of the form ``NAME="value"``.
+
+def parse(text: str) -> dict[str, str]:
+    """Return the variables of a file written by ``render`` (values may span lines).
+
+    Raise ValueError if anything but comments and ``NAME="value"`` assignments is found.
     """
     variables = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line or line.startswith("#"):
-            continue
-        name, sep, quoted = line.partition("=")
-        if not sep or len(quoted) < 2 or quoted[0] != '"' or quoted[-1] != '"':
-            raise ValueError(f'line {number} is not NAME="value"')
-        body, value, index = quoted[1:-1], [], 0
-        while index < len(body):
-            char = body[index]
-            if char == "\\" and index + 1 < len(body) and body[index + 1] in _SPECIAL:
-                index += 1
-                char = body[index]
-            value.append(char)
-            index += 1
-        variables[name] = "".join(value)
+    position = 0
+    for match in _ASSIGNMENT.finditer(text):
+        _check_gap(text[position : match.start()])
+        name, quoted = match.groups()
+        variables[name] = _ESCAPE.sub(
+            lambda m: m.group(1) if m.group(1) in _SPECIAL else m.group(0), quoted
+        )
+        position = match.end()
+    _check_gap(text[position:])
     return variables
+
+
+def _check_gap(text: str) -> None:
+    for line in text.split("\n"):
+        if line.strip() and not line.lstrip().startswith("#"):
+            raise ValueError(f'not a NAME="value" line: {line[:40]!r}')

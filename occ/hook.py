@@ -155,4 +155,5 @@ class RetryPolicy:
         return attempts
 
     def succeeded(self) -> None:
+        """Forget the attempts: the hook succeeded, or an operator forced a new start."""
         self.state.clear()

@@ -67,14 +67,20 @@ def parse(text: str, source: str) -> list[Entry]:
             entries.append(Entry(section, key, "\n".join(lines), source, lineno))
         pending = None
 
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    # Lines end at newlines only (str.splitlines would also split at form feeds and U+2028).
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip()
         where = f"{source}:{lineno}"
         if not line:
             flush()  # a blank line ends a multi-line value
         elif line[0] in " \t":
             if pending is None:
-                problems.append(f"{where}: indented line continues nothing: {line.strip()!r}")
+                # The text is not quoted: an indented "password = ..." would put it here.
+                problems.append(
+                    f"{where}: indented line continues no value (a continuation "
+                    "line must follow a key = value line directly)"
+                )
             else:
                 pending[1].append(line.lstrip())
         elif line[0] == "[":
@@ -100,7 +106,8 @@ def _start_assignment(
     """Parse the first line of an assignment; record a problem and return None if invalid."""
     split = _split_assignment(line)
     if split is None:
-        problems.append(f"{where}: expected 'key = value', got {line.split()[0]!r}...")
+        # Not quoted: a stray line may be a secret that lost its key.
+        problems.append(f"{where}: expected 'key = value' or a [section] header")
         return None
     key, value = split
     if not key:

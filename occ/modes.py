@@ -56,6 +56,8 @@ def pass_and_hook(config: Config, *, force: bool, automatic: bool) -> tuple[bool
         fingerprint = config_fingerprint(config)
         if automatic and not policy.allows(handoff.digest, fingerprint):
             return result.changed, 0
+        if force:
+            policy.succeeded()  # --force starts the retry count over (contract 5.15)
         policy.handed_over(handoff.digest, fingerprint)
         from occ import hook
 

@@ -32,36 +32,60 @@ def check_directory(path: str, st: os.stat_result) -> None:
 def read_entry(directory: str, name: str) -> object:
     """Return the JSON document of ``directory/name``, or SKIP for entries that are skipped.
 
-    Directories are skipped silently, other non-regular files with a warning; a symlink is
-    followed only to a regular file owned by us. Raise SourceUnavailable for an unreadable,
-    world-writable or invalid file.
+    Directories are skipped silently; other entries that are not regular files (sockets,
+    FIFOs, devices, dangling links) with a warning. A symlink is followed only to a regular
+    file owned by us. Raise SourceUnavailable for an unreadable, world-writable or invalid file.
     """
     path = os.path.join(directory, name)
-    is_link = os.path.islink(path)
     try:
-        # O_NONBLOCK: opening a FIFO must not hang the pass; the fstat below rejects it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        st = os.stat(path)
+    except FileNotFoundError:
+        LOG.warning("local: %s is a dangling symlink; skipped", path)
+        return SKIP
     except OSError as exc:
-        if os.path.isdir(path):
-            return SKIP
-        raise SourceUnavailable(f"cannot open {path}: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            return SKIP
-        if not stat.S_ISREG(st.st_mode):
-            LOG.warning("local: %s is not a regular file; skipped", path)
-            return SKIP
-        if st.st_mode & stat.S_IWOTH:
-            raise SourceUnavailable(f"{path} is world-writable")
-        if is_link and st.st_uid != os.getuid():
-            LOG.warning("local: %s links to a file owned by uid %d; skipped", path, st.st_uid)
-            return SKIP
-        data = handle.read()
+        raise SourceUnavailable(f"cannot use {path}: {exc.strerror}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        return SKIP
+    if not stat.S_ISREG(st.st_mode):
+        LOG.warning("local: %s is not a regular file; skipped", path)
+        return SKIP
+    data = _read_checked(path, os.path.islink(path))
+    if data is None:
+        return SKIP
     try:
         return json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise SourceUnavailable(f"{path} is not valid JSON: {exc}") from exc
+
+
+def _read_checked(path: str, is_link: bool) -> bytes | None:
+    """Read a regular file, re-checking what was opened (the entry may have been replaced).
+
+    Return None for an entry to skip. Raise SourceUnavailable if it cannot be trusted or read.
+    """
+    try:
+        # O_NONBLOCK: should the entry have become a FIFO, opening it must not hang the pass.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SourceUnavailable(f"cannot open {path}: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            LOG.warning("local: %s is not a regular file; skipped", path)
+            return None
+        if st.st_mode & stat.S_IWOTH:
+            raise SourceUnavailable(f"{path} is world-writable")
+        if is_link and st.st_uid != os.getuid():
+            LOG.warning("local: %s links to a file owned by uid %d; skipped", path, st.st_uid)
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise SourceUnavailable(f"cannot read {path}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
 
 
 class LocalCollector(Collector):

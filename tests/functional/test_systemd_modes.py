@@ -151,3 +151,18 @@ def test_hook_env_quoting_survives_odd_cachedir_names(occ, instance):
     assert hook_env(instance)["OS_CONFIG_FILES"] == str(odd / "a.json.json")
     listing = json.loads((odd / "os_config_files.json").read_text())
     assert listing == [str(odd / "a.json.json")]
+
+
+def test_force_starts_the_retry_count_over(occ, instance):
+    instance.write_config(extra="[DEFAULT]\nhook_retry_limit = 2\nhook_retry_max_delay = 1\n")
+    instance.set_local("a.json", {"a": 1})
+    instance.fail_hook(1)
+    occ(*instance.args("--one-time"))
+    occ(*instance.args("--one-time"))
+    # Two failed attempts: an automatic pass would give up now...
+    time.sleep(1.1)
+    assert occ("collect", *instance.args()).returncode == UNCHANGED
+    # ...but a forced run starts over, so automatic retries resume after it.
+    occ(*instance.args("--force"))
+    time.sleep(1.1)
+    occ("collect", *instance.args(), check=CHANGED)

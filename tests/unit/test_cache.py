@@ -262,6 +262,7 @@ def test_an_original_last_with_another_key_order_is_unchanged(cachedir):
         "a\nb",
         ".hidden",
         ".occ",
+        "os_config_files",  # its file would overwrite the file list
         "a" * 246,
         "\u00e9" * 123,  # 246 UTF-8 bytes
         None,
@@ -282,6 +283,7 @@ def test_unsafe_keys_have_a_reason(key):
         "a..b",
         "trailing.",
         "-dash",
+        "os_config_files.json",
         "a" * 245,
         "\u00e9" * 122 + "a",  # 245 UTF-8 bytes
     ],
@@ -398,6 +400,17 @@ def test_clean_removes_temporary_files_left_by_crashed_writers(cache, cachedir):
         (cachedir / name).write_text("{}")
     cache.clean()
     assert sorted(p.name for p in cachedir.iterdir() if p.is_file()) == sorted(kept)
+
+
+def test_clean_also_covers_the_state_and_backup_directories(tmp_path):
+    cache = Cache(str(tmp_path / "c"), str(tmp_path / "b"))
+    cache.create_dirs()
+    (tmp_path / "b").mkdir()
+    for directory in (cache.state_dir, str(tmp_path / "b")):
+        with open(f"{directory}/.occ-tmp-0123456789ab", "w") as handle:
+            handle.write("{}")
+    cache.clean()
+    assert os.listdir(cache.state_dir) == [] and os.listdir(tmp_path / "b") == []
 
 
 def test_no_temporary_file_is_left_after_a_store_and_commit(cache, cachedir):

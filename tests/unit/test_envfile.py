@@ -75,3 +75,8 @@ def test_parse_skips_comments_and_blank_lines():
 def test_parse_rejects_lines_it_did_not_write(line):
     with pytest.raises(ValueError):
         envfile.parse(line + "\n")
+
+
+def test_values_spanning_lines_survive_the_round_trip():
+    text = envfile.render({"OS_CONFIG_FILES": "/odd\ndir/a.json", "OCC_CHANGED_FILES": ""})
+    assert envfile.parse(text) == {"OS_CONFIG_FILES": "/odd\ndir/a.json", "OCC_CHANGED_FILES": ""}

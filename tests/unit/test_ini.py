@@ -178,21 +178,11 @@ def test_windows_line_endings_are_accepted():
     assert parse("[s]\r\nk = v\r\n  w\r\n") == [("s", "k", "v\nw")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ini.parse splits with str.splitlines(), which also breaks lines at U+2028, "
-    "U+0085, form feed and vertical tab; oslo.config reads lines split at newlines only",
-)
 @pytest.mark.parametrize("char", ["\u2028", "\x0c", "\x85"])
 def test_only_newlines_end_a_line(char):
     assert parse(f"[s]\nk = a{char}b\n") == [("s", "k", f"a{char}b")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ini.parse quotes the whole offending line in 'indented line continues "
-    "nothing', so an indented 'password = ...' puts the secret into the error text",
-)
 def test_a_syntax_error_never_shows_a_password():
     text = "[heat]\n    user_id = u\n    password = Qw7ZpL2mXc9RtY4v\n"
     found = problems(text)

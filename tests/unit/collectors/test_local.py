@@ -115,15 +115,6 @@ def test_hidden_entries_are_skipped(tmp_path):
     assert collect(directory) == [("c.json", fixture_value("c.json"))]
 
 
-SUBDIRECTORY_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: local.read_entry calls os.fdopen() on the O_RDONLY fd before its S_ISDIR "
-    "check; for a directory fdopen raises IsADirectoryError, which escapes the collector "
-    "(a pass turns it into 'internal error', the whole local source unavailable)",
-)
-
-
-@SUBDIRECTORY_BUG
 def test_subdirectories_are_skipped(tmp_path):
     directory = local_dir(tmp_path, "c.json")
     (directory / "sub").mkdir()
@@ -172,19 +163,12 @@ def test_a_symlink_to_a_device_is_skipped_with_a_warning(tmp_path, caplog):
     assert any("null-device" in w for w in warnings(caplog))
 
 
-@SUBDIRECTORY_BUG
 def test_a_symlink_to_a_directory_is_skipped(tmp_path):
     directory = local_dir(tmp_path, "c.json")
     (directory / "dir-link").symlink_to(tmp_path)
     assert collect(directory) == [("c.json", fixture_value("c.json"))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: local.read_entry turns a dangling symlink (ENOENT on open) into "
-    "SourceUnavailable for the whole source; contract 3.6 says entries that are not regular "
-    "files (or links to one) are skipped with a WARNING",
-)
 def test_a_dangling_symlink_is_skipped_with_a_warning(tmp_path, caplog):
     directory = local_dir(tmp_path, "c.json")
     (directory / "gone.json").symlink_to(tmp_path / "deleted.json")
@@ -193,12 +177,6 @@ def test_a_dangling_symlink_is_skipped_with_a_warning(tmp_path, caplog):
     assert any("gone.json" in w for w in warnings(caplog))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: local.read_entry opens every entry before looking at its type; open() of a "
-    "UNIX socket fails with ENXIO, which becomes SourceUnavailable for the whole source "
-    "instead of a skipped entry with a WARNING (contract 3.6)",
-)
 def test_a_unix_socket_is_skipped_with_a_warning(tmp_path, caplog):
     directory = local_dir(tmp_path, "c.json")
     with socket.socket(socket.AF_UNIX) as listener:
