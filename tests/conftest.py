@@ -24,6 +24,8 @@ class Run:
             "HOME": str(home),
             "PYTHONPATH": str(REPO),
             "LANG": "C.UTF-8",
+            # coverage's subprocess measurement finds its configuration through these.
+            **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
         }
 
     def __call__(

@@ -133,7 +133,11 @@ class Container:
     def _find_pid1(self) -> int | None:
         assert self.nspawn is not None
         if self.nspawn.poll() is not None:
-            raise RuntimeError(f"systemd-nspawn exited with {self.nspawn.returncode}")
+            tail = self.console.read_text(errors="replace").strip().splitlines()[-15:]
+            raise RuntimeError(
+                f"systemd-nspawn exited with {self.nspawn.returncode}; its last output:\n"
+                + "\n".join(tail)
+            )
         own = os.readlink("/proc/self/ns/pid")
         for child in _children(self.nspawn.pid):
             try:
