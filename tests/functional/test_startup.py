@@ -21,17 +21,24 @@ sys.exit(code)
 
 def run_probe(instance, *args):
     code = PROBE.format(args=["collect", *instance.args(), *args])
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
+    )
 
 
 def test_idle_local_pass_imports_nothing_heavy(instance):
     instance.set_local("a.json", {"a": 1})
     instance.set_heat_local({"h": 1})
     assert run_probe(instance).returncode == 0
-    subprocess.run([sys.executable, "-m", "occ", "commit", *instance.args()], check=True,
-                   env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "occ", "commit", *instance.args()],
+        check=True,
+        env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
+        capture_output=True,
+    )
     result = run_probe(instance)
     assert result.returncode == 100, result.stderr
     assert "HEAVY=\n" in result.stdout, result.stdout
