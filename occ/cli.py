@@ -183,6 +183,7 @@ def _run(mode: str | None, cmdline: config.CommandLine) -> int:
         print(settings.cachedir)
         return ExitStatus.OK
     collectors.validate(settings.collectors)
+    collectors.check_requirements(settings)
     LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
     if mode:
         from occ import split
@@ -199,6 +200,7 @@ def _run(mode: str | None, cmdline: config.CommandLine) -> int:
     def reload() -> config.Config:
         fresh = config.load(cmdline)
         collectors.validate(fresh.collectors)
+        collectors.check_requirements(fresh)
         return fresh
 
     from occ import daemon

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from occ.collectors.base import Collector
 from occ.errors import ConfigError
+from occ.settings import Config
 
 REGISTRY = {
     "heat_local": "occ.collectors.heat_local:HeatLocalCollector",
@@ -37,6 +38,29 @@ def validate(names: Iterable[str]) -> None:
         )
     if problems:
         raise ConfigError(problems)
+
+
+def check_requirements(config: Config) -> None:
+    """Raise ConfigError if a configured collector needs a package that is not installed.
+
+    Only collectors in the effective list count: Heat renders ``[zaqar]`` settings into files
+    of instances that do not use Zaqar.
+    """
+    zaqar = config.section("zaqar")
+    if "zaqar" in config.collectors and zaqar.flag("use_websockets"):
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("websocket") is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise ConfigError(
+                [
+                    "[zaqar] use_websockets: true needs the websocket-client package "
+                    "(pip install 'occ[websockets]', or the distribution's python3-websocket)"
+                ]
+            )
 
 
 def load(name: str) -> type[Collector]:

@@ -170,3 +170,25 @@ def test_help_and_version(occ):
 def test_shell_completion(occ):
     script = occ("--shell_completion", "bash", check=0).stdout
     assert script.startswith("complete -W") and "--one-time" in script
+
+
+def test_websockets_without_the_package_is_a_configuration_error(occ, instance, tmp_path):
+    # Hide websocket-client from the program, as on a machine without the extra.
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import sys, importlib.abc\n"
+        "class Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'websocket':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+    )
+    instance.write_config(extra="[DEFAULT]\ncollectors = zaqar\n[zaqar]\nuse_websockets = true\n")
+    env = {"PYTHONPATH": f"{shim}:{occ.env['PYTHONPATH']}"}
+    result = occ(*instance.args("--one-time"), env=env)
+    assert result.returncode == 78
+    assert "websocket-client" in result.stderr
+    # Not in the collector list: the same setting is harmless.
+    instance.write_config(extra="[zaqar]\nuse_websockets = true\n")
+    assert occ(*instance.args("--one-time"), env=env).returncode == 0
