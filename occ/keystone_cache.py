@@ -9,7 +9,6 @@ in occ's state directory next to the sources' own state. A stored login is reuse
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any, NamedTuple
 
@@ -43,6 +42,8 @@ class Login(NamedTuple):
 
 def cache_owner(credentials: Credentials) -> str:
     """Return the state owner name for ``credentials``: ``keystone-<sha256>``."""
+    import hashlib  # deferred: a pass where this source is not configured must stay light
+
     digest = hashlib.sha256()
     for part in (credentials.auth_url, credentials.user_id, credentials.project_id):
         digest.update(part.encode("utf-8") + b"\0")  # separated, so "ab"+"c" != "a"+"bc"

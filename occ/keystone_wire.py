@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from dateutil import parser as dateparser
-
 from occ.errors import SourceUnavailable
 from occ.keystone_cache import Credentials, Login
 
@@ -72,6 +70,10 @@ def parse_login(token: str | None, body: Any) -> Login:
 def _timestamp(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
+    from dateutil import (
+        parser as dateparser,
+    )  # deferred: a pass where this source is not configured must stay light
+
     try:
         when = dateparser.isoparse(text)
     except (ValueError, OverflowError):

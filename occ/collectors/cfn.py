@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import xml.etree.ElementTree as ElementTree
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
-from xml.parsers import expat
 
-from occ import deployments, redact, sigv2
+from occ import deployments, redact
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceNotConfigured, SourceUnavailable
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 LOG = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def url_from_hint(text: str) -> str:
 def read_xml(body: bytes) -> ElementTree.Element:
     """Return the root element of an XML document given as bytes (so an encoding declaration
     is honoured). Raise SourceUnavailable if it is malformed or has a DOCTYPE."""
+    from xml.etree import (
+        ElementTree,
+    )  # deferred: a pass where this source is not configured must stay light
+    from xml.parsers import expat
+
     builder = ElementTree.TreeBuilder()
     parser = expat.ParserCreate()
 
@@ -166,6 +172,10 @@ class CfnCollector(Collector):
         return paths
 
     def _target(self) -> Target:
+        from occ import (
+            sigv2,
+        )  # deferred: a pass where this source is not configured must stay light
+
         settings = self.settings
         url = settings.text("metadata_url") or self._url_from_hint()
         access_key_id = settings.text("access_key_id") or ""
@@ -189,6 +199,8 @@ class CfnCollector(Collector):
     def _describe(self, target: Target, path: Path) -> bytes:
         """Return the body of a signed DescribeStackResource request for ``path``'s resource.
         Raise SourceUnavailable on any HTTP failure (403: signature or key rejected)."""
+        from occ import sigv2
+
         parts = urlsplit(target.url)
         params = {
             "Action": "DescribeStackResource",

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from occ import fsutil
-from occ.collectors import config_drive
 from occ.collectors.base import Collector, Output
-from occ.collectors.imds import TokenSession
 from occ.errors import SourceUnavailable
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from occ.collectors.imds import TokenSession
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ class Ec2Collector(Collector):
             cached = read_cached(os.path.join(self.context.cachedir, "ec2.json"))
             if cached:
                 return [(self.name, cached)]
+        # Deferred imports: once ec2.json is cached (every pass but the first) they are unused.
+        from occ.collectors import config_drive
+        from occ.collectors.imds import TokenSession
+
         if self.settings.flag("config_drive"):
             drive = config_drive.read_metadata()
             if drive:
@@ -92,6 +98,8 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
 
     Raise SourceUnavailable if any node fails, or if the tree is implausibly deep or large.
     """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     holder: dict[str, Any] = {"": None}  # the root node is holder[""]
     pending: dict[Future[str], tuple[dict[str, Any], str, str, int]] = {}
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="occ-ec2")

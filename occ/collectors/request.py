@@ -11,15 +11,12 @@ is unconditional and nothing is saved.
 
 from __future__ import annotations
 
-import datetime
-import email.utils
-import hashlib
 import json
 import logging
 import os
 from typing import Any
 
-from occ import deployments, fsutil, httpretry
+from occ import deployments, fsutil
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.httpresponse import Response
@@ -29,12 +26,23 @@ LOG = logging.getLogger(__name__)
 
 def digest(value: Any) -> str:
     """Return a digest of a JSON value that ignores key order and formatting."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+    return _sha256(json.dumps(value, sort_keys=True))
+
+
+def _sha256(text: str) -> str:
+    import hashlib  # deferred: a pass where this source is not configured must stay light
+
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def validators(headers: Any) -> dict[str, str]:
     """Return the validators worth keeping from response ``headers``: the ETag verbatim, and
     Last-Modified as an RFC 7231 date if it parses in any HTTP-date form (else it is dropped)."""
+    import datetime  # deferred: a pass where this source is not configured must stay light
+    import email.utils
+
+    from occ import httpretry
+
     kept: dict[str, str] = {}
     etag = (headers.get("ETag") or "").strip()
     if etag:
@@ -68,7 +76,7 @@ class RequestCollector(Collector):
         url = self.settings.text("metadata_url")
         if not url:
             raise SourceNotConfigured("[request] metadata_url is not set")
-        url_digest = hashlib.sha256(url.encode()).hexdigest()
+        url_digest = _sha256(url)
         stored = self.context.state.load() if self.context.store else {}
         if stored.get("url") != url_digest:
             stored = {}
@@ -119,7 +127,7 @@ class RequestCollector(Collector):
     def _save(self, url: str, kept: dict[str, str], document_digest: str) -> None:
         if not self.context.store:
             return
-        state = {"url": hashlib.sha256(url.encode()).hexdigest(), "document": document_digest}
+        state = {"url": _sha256(url), "document": document_digest}
         state.update(kept)
         try:
             self.context.state.save(state)

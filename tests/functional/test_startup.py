@@ -13,7 +13,9 @@ sys.argv = ["os-collect-config", *{args!r}]
 from occ.entry import main
 code = main()
 heavy = sorted(m for m in ("requests", "urllib3", "dateutil", "ssl", "http.client",
-                           "subprocess", "systemd.journal") if m in sys.modules)
+                           "subprocess", "systemd.journal", "xml.etree.ElementTree",
+                           "concurrent.futures", "email.utils", "uuid", "hashlib")
+               if m in sys.modules)
 print("HEAVY=" + ",".join(heavy))
 sys.exit(code)
 """
@@ -41,4 +43,26 @@ def test_idle_local_pass_imports_nothing_heavy(instance):
     )
     result = run_probe(instance)
     assert result.returncode == 100, result.stderr
+    assert "HEAVY=\n" in result.stdout, result.stdout
+
+
+def test_unconfigured_network_sources_in_the_default_list_load_nothing_heavy(instance):
+    # The original's default collector list, as on an image without a collectors line: the
+    # network collectors are not configured and ec2 reuses its cached ec2.json.
+    instance.write_config()
+    text = instance.config.read_text().replace("collectors = heat_local\ncollectors = local\n", "")
+    instance.config.write_text(text)
+    instance.set_local("a.json", {"a": 1})
+    instance.cachedir.mkdir(mode=0o700)
+    (instance.cachedir / "ec2.json").write_text('{\n "instance-id": "i-1"\n}')
+    assert run_probe(instance).returncode == 0
+    subprocess.run(
+        [sys.executable, "-m", "occ", "commit", *instance.args()],
+        check=True,
+        env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
+        capture_output=True,
+    )
+    result = run_probe(instance, "--debug")
+    assert result.returncode == 100, result.stderr
+    assert "cfn: not configured" in result.stderr and "zaqar: not configured" in result.stderr
     assert "HEAVY=\n" in result.stdout, result.stdout
