@@ -70,6 +70,7 @@ class Cache:
         self.cachedir = cachedir
         self.backup_cachedir = backup_cachedir
         self.state_dir = os.path.join(cachedir, STATE_DIRNAME)
+        self._unsynced = False  # renames in cachedir not yet made durable by sync()
 
     def path(self, key: str) -> str:
         return os.path.join(self.cachedir, key + ".json")
@@ -103,8 +104,10 @@ class Cache:
         data = encode(value)
         try:
             if fsutil.read_bytes(path) != data:
+                self._unsynced = True
                 fsutil.atomic_write(path, data, sync_dir=False)
             if not os.path.exists(path + ".orig"):
+                self._unsynced = True
                 fsutil.atomic_write(path + ".orig", data, sync_dir=False)
                 return Stored(key, path, True)
         except OSError as exc:
@@ -126,11 +129,17 @@ class Cache:
         self._write(os.path.join(self.cachedir, FILE_LIST), json.dumps(list(paths)).encode())
 
     def sync(self) -> None:
-        """Make this pass's renames in the cache directory durable (one fsync for all)."""
-        fsutil.fsync_dir(self.cachedir)
+        """Make this pass's renames in the cache directory durable (one fsync for all).
+
+        A pass that rewrote nothing (the usual one) costs no fsync at all.
+        """
+        if self._unsynced:
+            fsutil.fsync_dir(self.cachedir)
+            self._unsynced = False
 
     def _write(self, path: str, data: bytes) -> None:
         try:
+            self._unsynced = True
             fsutil.atomic_write(path, data, sync_dir=False)
         except OSError as exc:
             raise CacheError(f"cannot write {path}: {exc.strerror}") from exc
