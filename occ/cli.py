@@ -15,13 +15,12 @@ import os
 from collections.abc import Sequence
 
 from occ import __version__, collectors, config, logsetup, options
+from occ.entry import SYSTEMD_MODES
 from occ.errors import CacheError, ConfigError, OccError
 from occ.options import BOOL, DEFAULT_GROUP, Opt
 from occ.status import ExitStatus
 
 LOG = logging.getLogger("occ")
-
-SYSTEMD_MODES = ("collect", "run-hook", "commit")
 
 DESCRIPTION = """\
 Collect configuration metadata from the configured sources, cache it, and run a command
@@ -176,14 +175,20 @@ def _legacy_status(exc: OccError) -> int:
     return ExitStatus.ERROR
 
 
+def _checked(settings: config.Config) -> config.Config:
+    """Return ``settings`` once its collectors are known and usable. Raise ConfigError if not."""
+    collectors.validate(settings.collectors)
+    collectors.check_requirements(settings)
+    return settings
+
+
 def _run(mode: str | None, cmdline: config.CommandLine) -> int:
     settings = config.load(cmdline)
     logsetup.configure(settings.general)
     if settings.general.flag("print_cachedir") and not mode:
         print(settings.cachedir)
         return ExitStatus.OK
-    collectors.validate(settings.collectors)
-    collectors.check_requirements(settings)
+    _checked(settings)
     LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
     if mode:
         from occ import split
@@ -196,13 +201,6 @@ def _run(mode: str | None, cmdline: config.CommandLine) -> int:
         return modes.print_mode(settings)
     if general.flag("force") or general.flag("one_time"):
         return modes.one_pass(settings, force=bool(general.flag("force")))
-
-    def reload() -> config.Config:
-        fresh = config.load(cmdline)
-        collectors.validate(fresh.collectors)
-        collectors.check_requirements(fresh)
-        return fresh
-
     from occ import daemon
 
-    return daemon.continuous(reload, settings)
+    return daemon.continuous(lambda: _checked(config.load(cmdline)), settings)

@@ -1,16 +1,18 @@
 """The console-script entry point: run the CLI and guarantee a meaningful exit status.
 
-Only standard-library modules are imported at the top, and the real program is imported inside
-the ``try``: in the systemd modes even an ImportError or a crash must exit 255, because Python's
-default status 1 would read as "unchanged" to ``ExecCondition=`` and hide the failure.
+Only the standard library and ``occ.status`` (itself standard-library only) are imported at the
+top, and the real program is imported inside the ``try``: in the systemd modes even an
+ImportError or a crash must exit 255, because Python's default status 1 would read as
+"unchanged" to ``ExecCondition=`` and hide the failure.
 """
 
 import sys
 
-_SYSTEMD_MODES = ("collect", "run-hook", "commit")
-ERROR = 255
-# What 'collect' may return to ExecCondition=: changed, unchanged, error.
-_COLLECT_STATUSES = (0, 100, ERROR)
+from occ.status import COLLECT_STATUSES, ExitStatus
+
+# The systemd modes, chosen by the first argument (occ.cli parses the rest).
+SYSTEMD_MODES = ("collect", "run-hook", "commit")
+ERROR = int(ExitStatus.ERROR)
 
 
 def _status_of(exc: SystemExit) -> int:
@@ -25,7 +27,7 @@ def _status_of(exc: SystemExit) -> int:
 def main() -> int:
     """Run ``os-collect-config`` with ``sys.argv``; return the exit status."""
     argv = sys.argv[1:]
-    mode = argv[0] if argv and argv[0] in _SYSTEMD_MODES else None
+    mode = argv[0] if argv and argv[0] in SYSTEMD_MODES else None
     failed = False  # True: the status did not come from the program's own decision
     try:
         from occ import cli  # deferred: an import failure must become an exit status
@@ -49,7 +51,7 @@ def main() -> int:
         code, failed = ERROR, True
     if mode and failed:
         return ERROR
-    if mode == "collect" and code not in _COLLECT_STATUSES:
+    if mode == "collect" and code not in COLLECT_STATUSES:
         return ERROR
     return code
 

@@ -35,7 +35,7 @@ class ExitStatus(enum.IntEnum):
     ERROR = 255
 
 
-# Statuses the ``collect`` mode may return; anything else is mapped to ERROR.
+# What ``collect`` may return to ExecCondition=; occ.entry maps anything else to ERROR.
 COLLECT_STATUSES = frozenset({ExitStatus.OK, ExitStatus.UNCHANGED, ExitStatus.ERROR})
 
 
