@@ -102,6 +102,29 @@ class Handoff(NamedTuple):
             raise ValueError(f"missing or malformed field: {exc}") from exc
 
 
+def prepare(
+    config: Config, cache: Cache, result: passes.PassResult, *, force: bool, automatic: bool
+) -> Handoff | None:
+    """Return what the hook gets after ``result``, or None if the hook must not run now.
+
+    The hook runs when something changed, or always with ``force``. ``automatic`` passes
+    (timer, continuous mode) respect the back-off for a hook that keeps failing on the same
+    data; a manual pass does not, and ``force`` also starts the attempt count over. A returned
+    hand-over has been recorded as an attempt. Caller holds the lock.
+    """
+    if not (result.changed or force):
+        return None
+    handoff = Handoff.of(cache, result)
+    policy = retry_policy(config, cache)
+    fingerprint = config_fingerprint(config)
+    if automatic and not force and not policy.allows(handoff.digest, fingerprint):
+        return None
+    if force:
+        policy.succeeded()  # contract 5.15: --force starts over
+    policy.handed_over(handoff.digest, fingerprint)
+    return handoff
+
+
 def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
     general = config.general
     return hook.RetryPolicy(

@@ -8,16 +8,13 @@ status when it ran and failed.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 from occ import passes
 from occ.cache import Cache
-from occ.handoff import Handoff, config_fingerprint, locked, retry_policy, store_pass
+from occ.handoff import locked, prepare, retry_policy, store_pass
 from occ.settings import Config
-from occ.state import state_dir
-
-LOG = logging.getLogger(__name__)
+from occ.state import State, state_dir
 
 # How long a manual or continuous pass waits for another pass to release the cache.
 LOCK_TIMEOUT_SECONDS = 3600.0
@@ -25,10 +22,9 @@ LOCK_TIMEOUT_SECONDS = 3600.0
 
 def print_mode(config: Config) -> int:
     """Collect once without writing anything; print the merged document on stdout."""
-    outcomes = passes.collect(config, store=False, state_dir=state_dir(config.cachedir))
-    for outcome in outcomes:
-        if outcome.status == passes.UNAVAILABLE:
-            LOG.warning("%s: source unavailable: %s", outcome.name, outcome.reason)
+    directory = state_dir(config.cachedir)
+    outcomes = passes.collect(config, store=False, state_dir=directory)
+    passes.report(outcomes, State(directory, "health", writable=False))
     sys.stdout.write(json.dumps(passes.merged(outcomes), indent=1) + "\n")
     sys.stdout.flush()
     return 0
@@ -49,16 +45,9 @@ def pass_and_hook(config: Config, *, force: bool, automatic: bool) -> tuple[bool
     cache = Cache(config.cachedir, config.backup_cachedir)
     with locked(cache, timeout=LOCK_TIMEOUT_SECONDS):
         result = store_pass(config, cache)
-        if not (result.changed or force):
-            return False, 0
-        handoff = Handoff.of(cache, result)
-        policy = retry_policy(config, cache)
-        fingerprint = config_fingerprint(config)
-        if automatic and not policy.allows(handoff.digest, fingerprint):
+        handoff = prepare(config, cache, result, force=force, automatic=automatic)
+        if handoff is None:
             return result.changed, 0
-        if force:
-            policy.succeeded()  # --force starts the retry count over (contract 5.15)
-        policy.handed_over(handoff.digest, fingerprint)
         from occ import hook
 
         code = hook.run(
@@ -66,5 +55,5 @@ def pass_and_hook(config: Config, *, force: bool, automatic: bool) -> tuple[bool
         )
         if code == 0:
             cache.commit(handoff.records)
-            policy.succeeded()
+            retry_policy(config, cache).succeeded()
         return result.changed, code

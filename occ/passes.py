@@ -102,14 +102,14 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
     previous = health.load()
     current = {o.name: o.reason for o in outcomes if o.status == UNAVAILABLE}
     for outcome in outcomes:
-        fields = logfields.fields(collector=outcome.name, http_status=outcome.http_status)
-        if outcome.status == UNAVAILABLE:
+        unavailable = outcome.status == UNAVAILABLE
+        fields = logfields.fields(
+            collector=outcome.name,
+            http_status=outcome.http_status,
+            message_id=logfields.MESSAGE_SOURCE_UNAVAILABLE if unavailable else None,
+        )
+        if unavailable:
             repeated = previous.get(outcome.name) == outcome.reason
-            fields = logfields.fields(
-                collector=outcome.name,
-                http_status=outcome.http_status,
-                message_id=logfields.MESSAGE_SOURCE_UNAVAILABLE,
-            )
             LOG.log(
                 logging.INFO if repeated else logging.WARNING,
                 "%s: source unavailable%s: %s; keeping its previously cached data",
@@ -121,7 +121,7 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
         elif outcome.name in previous:
             LOG.log(logfields.NOTICE, "%s: source available again", outcome.name, extra=fields)
     if current != previous:
-        health.save(current)
+        health.save(current)  # a no-op in print mode, whose state is read-only
 
 
 def merged(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:

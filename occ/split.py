@@ -16,7 +16,7 @@ import os
 from occ import envfile, fsutil
 from occ.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
-from occ.handoff import Handoff, config_fingerprint, locked, retry_policy, store_pass
+from occ.handoff import Handoff, locked, prepare, retry_policy, store_pass
 from occ.settings import Config
 from occ.status import ExitStatus
 
@@ -26,6 +26,8 @@ PENDING = "pending.json"
 # A timer pass that finds the cache busy (a manual --one-time running its hook) skips quickly;
 # the next tick tries again. Waiting would hold up every later timer tick.
 COLLECT_LOCK_TIMEOUT_SECONDS = 5.0
+# commit has no later tick: it waits longer for a manual pass to finish with the cache.
+COMMIT_LOCK_TIMEOUT_SECONDS = 60.0
 
 
 def _pending_path(config: Config) -> str:
@@ -48,15 +50,10 @@ def collect(config: Config) -> int:
     try:
         with locked(cache, timeout=COLLECT_LOCK_TIMEOUT_SECONDS):
             result = store_pass(config, cache)
-            if not result.changed:
-                return ExitStatus.UNCHANGED
-            handoff = Handoff.of(cache, result)
-            policy = retry_policy(config, cache)
-            fingerprint = config_fingerprint(config)
-            if not policy.allows(handoff.digest, fingerprint):
+            handoff = prepare(config, cache, result, force=False, automatic=True)
+            if handoff is None:
                 return ExitStatus.UNCHANGED
             _write_handover(config, handoff)
-            policy.handed_over(handoff.digest, fingerprint)
     except CacheBusy:
         LOG.info("another pass is using the cache; skipping this one")
         return ExitStatus.UNCHANGED
@@ -130,7 +127,7 @@ def commit(config: Config) -> int:
             f"but the configured cachedir is {config.cachedir}"
         )
     cache = Cache(config.cachedir, config.backup_cachedir)
-    with locked(cache, timeout=COLLECT_LOCK_TIMEOUT_SECONDS * 12):
+    with locked(cache, timeout=COMMIT_LOCK_TIMEOUT_SECONDS):
         committed = cache.commit(handoff.records)
         retry_policy(config, cache).succeeded()
     _discard_handover(config)
