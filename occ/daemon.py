@@ -47,9 +47,10 @@ class _Signals:
 def continuous(load: Callable[[], Config], config: Config) -> int:
     """Run passes forever with the original's sleep rules; return 0 after SIGTERM/SIGINT.
 
-    The configuration is re-read before every pass; an invalid one is logged and the last
-    valid one is kept. The sleep starts at min_polling_interval and doubles up to
-    polling_interval; it starts over after a change, for fast follow-up polls.
+    ``config`` serves the first pass; the configuration is re-read before every later one, and
+    an invalid one is logged and the last valid one kept. The sleep starts at
+    min_polling_interval and doubles up to polling_interval; it starts over after a change,
+    for fast follow-up polls.
     """
     signals = _Signals()
     splay = config.general.number("splay")
@@ -57,10 +58,6 @@ def continuous(load: Callable[[], Config], config: Config) -> int:
         signals.sleep(random.uniform(0, splay))
     interval = config.general.number("min_polling_interval")
     while not signals.stop:
-        try:
-            config = load()
-        except OccError as exc:
-            LOG.error("%s; keeping the previous configuration", exc)
         changed = _continuous_pass(config)
         minimum = config.general.number("min_polling_interval")
         maximum = config.general.number("polling_interval")
@@ -68,8 +65,14 @@ def continuous(load: Callable[[], Config], config: Config) -> int:
             interval = minimum
         LOG.debug("next pass in %gs", interval)
         signals.sleep(interval)
+        if signals.stop:
+            break
         # Doubling from the minimum up to the maximum; never a busy loop on zero settings.
         interval = max(min(interval * 2, maximum), min(minimum, maximum)) or 1.0
+        try:
+            config = load()
+        except OccError as exc:
+            LOG.error("%s; keeping the previous configuration", exc)
     LOG.info("stopping on signal")
     return 0
 
