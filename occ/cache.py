@@ -50,6 +50,12 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, indent=1).encode("ascii")
 
 
+def _sha256(data: bytes) -> str:
+    import hashlib  # only passes that hand data to a hook need digests
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def _canonical(value: Any) -> str:
     # Key order is irrelevant; types are not (1, 1.0 and true differ).
     return json.dumps(value, sort_keys=True)
@@ -146,10 +152,8 @@ class Cache:
 
     def digest(self, key: str) -> str | None:
         """Return the SHA-256 of ``<key>.json`` as it is now, or None if it is missing."""
-        import hashlib  # only passes that hand data to a hook need digests
-
         data = fsutil.read_bytes(self.path(key))
-        return None if data is None else hashlib.sha256(data).hexdigest()
+        return None if data is None else _sha256(data)
 
     def commit(self, records: Iterable[tuple[str, str]]) -> list[str]:
         """Copy ``<key>.json`` to ``<key>.json.last`` for each (key, digest) whose file still
@@ -159,14 +163,14 @@ class Cache:
         """
         committed = []
         for key, digest in records:
-            if self.digest(key) != digest:
+            data = fsutil.read_bytes(self.path(key))
+            if data is None or _sha256(data) != digest:
                 LOG.warning(
                     "%s changed after the hook was started; not marking it applied; "
                     "the next pass hands it to the hook again",
                     self.path(key),
                 )
                 continue
-            data = fsutil.read_bytes(self.path(key)) or b""
             self._write(self.path(key) + ".last", data)
             committed.append(key)
         self.sync()

@@ -34,6 +34,10 @@ class _Signals:
     def _on_stop(self, *_: object) -> None:
         self.stop = True
 
+    def stopped(self) -> bool:
+        """Return True once SIGTERM or SIGINT arrived (a method: signal handlers change it)."""
+        return self.stop
+
     def sleep(self, seconds: float) -> None:
         """Sleep up to ``seconds``; any handled signal ends the sleep early."""
         if not self.stop and select.select([self._read], [], [], max(seconds, 0))[0]:
@@ -57,7 +61,7 @@ def continuous(load: Callable[[], Config], config: Config) -> int:
     if splay > 0:
         signals.sleep(random.uniform(0, splay))
     interval = config.general.number("min_polling_interval")
-    while not signals.stop:
+    while not signals.stopped():
         changed = _continuous_pass(config)
         minimum = config.general.number("min_polling_interval")
         maximum = config.general.number("polling_interval")
@@ -65,7 +69,7 @@ def continuous(load: Callable[[], Config], config: Config) -> int:
             interval = minimum
         LOG.debug("next pass in %gs", interval)
         signals.sleep(interval)
-        if signals.stop:
+        if signals.stopped():
             break
         # Doubling from the minimum up to the maximum; never a busy loop on zero settings.
         interval = max(min(interval * 2, maximum), min(minimum, maximum)) or 1.0

@@ -41,6 +41,15 @@ class Context:
     def cachedir(self) -> str:
         return self.config.cachedir
 
+    def cached(self, key: str) -> Any:
+        """Return ``<key>.json`` as an earlier pass stored it; None if there is none.
+
+        Raise ValueError if it is not valid JSON, OSError if it cannot be read.
+        """
+        from occ.cache import Cache
+
+        return Cache(self.cachedir).read(key)
+
     @property
     def http(self) -> Http:
         if self._http is None:

@@ -10,12 +10,9 @@ used according to ``[ec2] imdsv2``; the token itself lives in ``occ.collectors.i
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
-from occ import fsutil
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceUnavailable
 
@@ -37,7 +34,7 @@ class Ec2Collector(Collector):
     def collect(self) -> list[Output]:
         """Return ``[("ec2", tree)]``. Raise SourceUnavailable if no step yields data."""
         if not self.settings.flag("refresh"):
-            cached = read_cached(os.path.join(self.context.cachedir, "ec2.json"))
+            cached = self._cached()
             if cached:
                 return [(self.name, cached)]
         # Deferred imports: once ec2.json is cached (every pass but the first) they are unused.
@@ -58,18 +55,14 @@ class Ec2Collector(Collector):
         session.start()
         return [(self.name, walk(session, url.rstrip("/") + "/"))]
 
-
-def read_cached(path: str) -> Any:
-    """Return the JSON value stored at ``path``, or None if it is absent or unusable (which
-    the caller treats like a falsy value: fetch afresh)."""
-    try:
-        data = fsutil.read_bytes(path)
-        if data is None:
+    def _cached(self) -> Any:
+        """Return the stored ``ec2.json``, or None if it is absent or unusable (the caller
+        treats that like a falsy value: fetch afresh)."""
+        try:
+            return self.context.cached(self.name)
+        except (OSError, ValueError) as exc:
+            LOG.warning("ec2: cannot reuse the cached ec2.json (%s); fetching it again", exc)
             return None
-        return json.loads(data)
-    except (OSError, ValueError) as exc:
-        LOG.warning("ec2: cannot reuse %s (%s); fetching the metadata again", path, exc)
-        return None
 
 
 def parse_listing(text: str) -> list[tuple[str, str]]:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
 
-from occ import deployments, fsutil
+from occ import deployments
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.httpresponse import Response
@@ -119,8 +118,7 @@ class RequestCollector(Collector):
 
     def _stored_document(self) -> Any:
         try:
-            data = fsutil.read_bytes(os.path.join(self.context.cachedir, "request.json"))
-            return None if data is None else json.loads(data)
+            return self.context.cached(self.name)
         except (OSError, ValueError):
             return None
 
