@@ -15,7 +15,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from occ import fsutil, keystone_cache, redact
+from occ import keystone_cache, redact
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
 from occ.keystone_cache import Credentials, Login
 from occ.keystone_wire import (
@@ -68,7 +68,6 @@ def for_source(
         timeout=settings.number("timeout"),
         verify=verify,
         cache_ttl=options.integer("cache_ttl"),
-        cache_dir=cache_dir,
     )
 
 
@@ -85,7 +84,6 @@ class Keystone:
         timeout: float,
         verify: Verify = True,
         cache_ttl: float = 1800,
-        cache_dir: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.http = http
@@ -95,7 +93,6 @@ class Keystone:
         self.timeout = timeout
         self.verify = verify
         self.cache_ttl = cache_ttl
-        self.cache_dir = cache_dir  # [keystone] cache_dir: created with its parents if missing
         self.clock = clock
 
     def call(self, service_type: str, region_name: str | None, use: Callable[[str, str], T]) -> T:
@@ -167,8 +164,6 @@ class Keystone:
         if not self.cache.writable:
             return
         try:
-            if self.cache_dir:
-                fsutil.make_private_dir(self.cache_dir, parents=True)
             self.cache.save(keystone_cache.to_entry(login, self.clock()))
         except (OSError, CacheError) as exc:
             # Not fatal: the source still has its token; the next pass logs in again.

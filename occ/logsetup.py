@@ -49,7 +49,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(document)
 
 
-def _stderr_handler() -> logging.Handler:
+def _console_handler(use_journal: bool) -> logging.Handler:
+    """Return the handler for the program's own output: journald under systemd (or when
+    asked), else plain text on stderr."""
+    if use_journal or journal.under_journald():
+        return journal.handler()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     return handler
@@ -99,15 +103,13 @@ def _configure(root: logging.Logger, general: Section) -> None:
 
         logging_config.fileConfig(config_file, disable_existing_loggers=False)
         return
-    handlers = []
-    native = None  # the journal handler formats its own records (fields, no timestamps)
-    if general.flag("use_journal") or journal.under_journald():
-        native = journal.handler()
-        handlers.append(native)
-    elif general.flag("use_syslog"):
-        handlers.append(_syslog_handler(general))
+    use_journal = bool(general.flag("use_journal")) or journal.under_journald()
+    if general.flag("use_syslog") and not use_journal:
+        handlers = [_syslog_handler(general)]
     else:
-        handlers.append(_stderr_handler())
+        handlers = [_console_handler(use_journal)]
+    # The journal handler formats its own records (fields, no timestamps).
+    native = handlers[0] if use_journal else None
     if general.text("log_file"):
         handlers.append(_file_handler(general))
     date_format = general.text("log_date_format")
@@ -119,8 +121,6 @@ def _configure(root: logging.Logger, general: Section) -> None:
         handler.setFormatter(RedactingFormatter(inner))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if general.flag("debug") else logging.INFO)
-    # urllib3 logs full request lines at DEBUG; those are ours to log, redacted.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 def configure_early(debug: bool) -> None:
@@ -128,11 +128,7 @@ def configure_early(debug: bool) -> None:
     logging.raiseExceptions = False
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        if journal.under_journald():
-            handler = journal.handler()  # type: ignore[assignment]
-        else:
-            handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler = _console_handler(use_journal=False)
         handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter()))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)

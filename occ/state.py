@@ -49,7 +49,9 @@ class State:
         """Store ``value`` atomically (mode 0600). Raise OSError if that fails."""
         if not self.writable:
             return
-        fsutil.make_private_dir(os.path.dirname(self.path))
+        # With parents: [keystone] cache_dir may name a new directory. The state directory in
+        # cachedir is created under the cache lock, after the cachedir itself.
+        fsutil.make_private_dir(os.path.dirname(self.path), parents=True)
         fsutil.atomic_write(self.path, json.dumps(value, sort_keys=True).encode(), mode=0o600)
 
     def clear(self) -> None:

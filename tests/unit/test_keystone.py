@@ -240,7 +240,7 @@ def client(http, tmp_path, fake, *, auth_url=None, password=None, writable=True,
         auth_url or fake.auth_url, fake.user_id, password or fake.password, fake.project_id
     )
     state = State(str(tmp_path / ".occ"), "heat", writable=writable)
-    cache = keystone_cache.token_cache(state, kwargs.get("cache_dir"), credentials)
+    cache = keystone_cache.token_cache(state, kwargs.pop("cache_dir", None), credentials)
     return Keystone(http, cache, credentials, source="heat", timeout=2, **kwargs)
 
 
