@@ -87,6 +87,21 @@ class FakeKeystone:
         with self._lock:
             self.tokens.clear()
 
+    def section(self, group: str, values: dict[str, str | None]) -> str:
+        """Return an INI ``[group]`` (heat or zaqar) holding this Keystone's credentials plus
+        ``values``; a None value drops the key, so a test can leave any credential out."""
+        settings: dict[str, str | None] = {
+            "auth_url": self.auth_url,
+            "user_id": self.user_id,
+            "password": self.password,
+            "project_id": self.project_id,
+            "region_name": "",
+            "timeout": "1",
+            **values,
+        }
+        lines = "".join(f"{k} = {v}\n" for k, v in settings.items() if v is not None)
+        return f"[{group}]\n{lines}"
+
     def issued(self) -> int:
         """Return how many token requests were answered with a token."""
         return sum(1 for r in self.server.requests_to("/v3/auth/tokens") if r.method == "POST")

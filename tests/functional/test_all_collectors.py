@@ -85,10 +85,8 @@ def cloud(tmp_path: Path):
 
 def configure(instance, cloud, *, request_url: str) -> None:
     keystone = cloud["keystone"]
-    credentials = (
-        f"auth_url = {keystone.auth_url}\nuser_id = {keystone.user_id}\n"
-        f"password = {keystone.password}\nproject_id = {keystone.project_id}\n"
-    )
+    heat = keystone.section("heat", {"stack_id": f"{STACK}/{STACK_ID}", "resource_name": "Server"})
+    zaqar = keystone.section("zaqar", {"queue_id": QUEUE})
     # The instance's own file already lists heat_local and local; these are appended.
     instance.write_config(
         extra=textwrap.dedent("""
@@ -110,29 +108,18 @@ def configure(instance, cloud, *, request_url: str) -> None:
         secret_access_key = {secret}
         path = Server.Metadata
 
-        [heat]
-        {credentials}
-        stack_id = {STACK}/{STACK_ID}
-        resource_name = Server
-        region_name =
-
         [request]
         metadata_url = {request_url}
-
-        [zaqar]
-        {credentials}
-        queue_id = {QUEUE}
         """).format(
             ec2=cloud["ec2"].url,
             cfn=cloud["cfn"].metadata_url,
             STACK=STACK,
-            STACK_ID=STACK_ID,
-            QUEUE=QUEUE,
             request_url=request_url,
-            credentials=credentials,
             key_id=fake_cfn.ACCESS_KEY_ID,
             secret=fake_cfn.SECRET_ACCESS_KEY,
         )
+        + heat
+        + zaqar
     )
 
 

@@ -20,7 +20,7 @@ from occ import httpretry, redact
 from occ.errors import SourceUnavailable
 from occ.http import Http
 from occ.httpresponse import Response
-from tests.fakes.server import FakeServer, Reply, localhost_tls
+from tests.fakes.server import FakeServer, Reply
 
 
 @pytest.fixture
@@ -277,13 +277,6 @@ def test_streamed_oversized_body_stops_reading_early(fake_server):
 
 
 # --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    return localhost_tls(str(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture

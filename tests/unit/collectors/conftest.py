@@ -18,6 +18,7 @@ from occ.collectors.base import Context, Output
 from occ.http import Http
 from occ.settings import Config
 from occ.state import State, state_dir
+from tests.fakes.keystone import FakeKeystone
 from tests.fakes.server import FakeServer
 
 
@@ -70,3 +71,9 @@ def harness(tmp_path: Path) -> Harness:
 def fake_server():
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture
+def keystone():
+    with FakeKeystone() as fake:
+        yield fake

@@ -60,12 +60,6 @@ def test_answers_without_a_metadata_object_are_unavailable(name):
 
 
 @pytest.fixture
-def keystone():
-    with FakeKeystone() as fake:
-        yield fake
-
-
-@pytest.fixture
 def heat(keystone):
     with FakeHeat(keystone) as fake:
         fake.add_stack(STACK, STACK_ID, {"AppServer": METADATA, "Controller 0": {"c": 0}})
@@ -74,18 +68,8 @@ def heat(keystone):
 
 
 def ini(keystone: FakeKeystone, **changes: str | None) -> str:
-    values: dict[str, str | None] = {
-        "auth_url": keystone.auth_url,
-        "user_id": keystone.user_id,
-        "password": keystone.password,
-        "project_id": keystone.project_id,
-        "stack_id": f"{STACK}/{STACK_ID}",
-        "resource_name": "AppServer",
-        "region_name": "",
-        "timeout": "1",
-    }
-    values.update(changes)
-    return "[heat]\n" + "".join(f"{k} = {v}\n" for k, v in values.items() if v is not None)
+    resource = {"stack_id": f"{STACK}/{STACK_ID}", "resource_name": "AppServer"}
+    return keystone.section("heat", {**resource, **changes})
 
 
 def all_requests(keystone: FakeKeystone, heat: FakeHeat) -> list[tuple[str, str]]:

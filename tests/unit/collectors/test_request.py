@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import socket
 import stat
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from tests.fakes.server import FakeServer, Recorded, Reply, localhost_tls
+from tests.fakes.server import FakeServer, Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "request"
 RAW = (FIXTURES / "document.json").read_bytes()
@@ -258,13 +257,6 @@ def test_bad_bodies_are_unavailable(harness, fake_server, reply, reason):
 
 
 # --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    return localhost_tls(str(tmp_path_factory.mktemp("tls")))
 
 
 def test_tls_needs_the_ca_file(harness, tls):

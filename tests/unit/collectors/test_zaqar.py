@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import stat
 import sys
 import threading
@@ -19,7 +18,7 @@ from occ.collectors.zaqar import first_message, pop_url
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.state import state_dir
 from tests.fakes.keystone import FakeKeystone
-from tests.fakes.server import FakeServer, Reply, localhost_tls
+from tests.fakes.server import FakeServer, Reply
 from tests.fakes.zaqar import FakeZaqar, FakeZaqarWebsocket, Queues
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "zaqar"
@@ -74,12 +73,6 @@ def test_the_pop_url_is_the_v2_queue_with_pop_1():
 
 
 @pytest.fixture
-def keystone():
-    with FakeKeystone() as fake:
-        yield fake
-
-
-@pytest.fixture
 def zaqar(keystone):
     with FakeZaqar(keystone) as fake:
         keystone.add_endpoint("messaging", fake.url)
@@ -87,17 +80,7 @@ def zaqar(keystone):
 
 
 def ini(keystone: FakeKeystone, **changes: str | None) -> str:
-    values: dict[str, str | None] = {
-        "auth_url": keystone.auth_url,
-        "user_id": keystone.user_id,
-        "password": keystone.password,
-        "project_id": keystone.project_id,
-        "queue_id": QUEUE,
-        "region_name": "",
-        "timeout": "1",
-    }
-    values.update(changes)
-    return "[zaqar]\n" + "".join(f"{k} = {v}\n" for k, v in values.items() if v is not None)
+    return keystone.section("zaqar", {"queue_id": QUEUE, **changes})
 
 
 EXPLODED = [("zaqar", DOCUMENT), ("dep-z", {"z": True})]
@@ -260,13 +243,6 @@ def test_a_204_answer_is_an_empty_queue(harness, keystone, zaqar):
 
 
 # --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    return localhost_tls(str(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture
