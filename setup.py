@@ -1,4 +1,11 @@
-"""Packaging for occ, the systemd-native os-collect-config."""
+"""Packaging for os-collect-config-systemd, the systemd-native os-collect-config.
+
+The distribution is called os-collect-config-systemd ("occ" on PyPI is an unrelated project);
+the import package stays ``occ`` and the command ``os-collect-config``. pyproject.toml names the
+build system; this file is its setuptools configuration. The version has one source,
+``occ.__version__``: packaging/debian/changelog and the RPM spec must agree with it
+(tests/packaging/test_versions.py).
+"""
 
 import re
 
@@ -11,12 +18,14 @@ with open("README.rst", encoding="utf-8") as handle:
     LONG_DESCRIPTION = handle.read()
 
 setup(
-    name="occ",
+    name="os-collect-config-systemd",
     version=VERSION,
     description="Collect configuration metadata for cloud instances; systemd-native "
     "os-collect-config",
     long_description=LONG_DESCRIPTION,
     long_description_content_type="text/x-rst",
+    # An SPDX expression; no "License ::" classifier, which current setuptools deprecates
+    # (PEP 639) and warns about on every build.
     license="Apache-2.0",
     python_requires=">=3.9",
     packages=find_packages(include=["occ", "occ.*"]),
@@ -44,7 +53,6 @@ setup(
     },
     classifiers=[
         "Environment :: OpenStack",
-        "License :: OSI Approved :: Apache Software License",
         "Operating System :: POSIX :: Linux",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3 :: Only",
