@@ -48,7 +48,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "os-collect-config = occ.entry:main",
+            "os-collect-config = occ.cli.entry:main",
         ],
     },
     classifiers=[

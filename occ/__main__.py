@@ -2,6 +2,6 @@
 
 import sys
 
-from occ.entry import main
+from occ.cli.entry import main
 
 sys.exit(main())

@@ -1,10 +1,9 @@
 """The one error hierarchy of occ.
 
-Every failure an operator can cause or fix is an ``OccError``; the CLI boundary (``occ.cli``) is
-the only place that catches them and maps them to exit statuses. Source-level failures
-(``SourceNotConfigured``, ``SourceUnavailable``) never leave the pass: the pass turns them into a
-per-source outcome and carries on with the other sources.
-"""
+Every failure an operator can cause or fix is an ``OccError``; the CLI boundary
+(``occ.cli.dispatch``) is the only place that catches them and maps them to exit statuses.
+Source-level failures (``SourceNotConfigured``, ``SourceUnavailable``) never leave the pass: the
+pass turns them into a per-source outcome and carries on with the other sources."""
 
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from occ import config as occ_config
+from occ.config import loader
+from occ.config.model import Config
 from occ.errors import ConfigError
-from occ.settings import Config
 
 LOG = logging.getLogger("occ.generator")
 
@@ -108,7 +108,7 @@ def render(config: Config) -> dict[str, str]:
     }
 
 
-def load(environ: Mapping[str, str], cmdline: occ_config.CommandLine | None = None) -> Config:
+def load(environ: Mapping[str, str], cmdline: loader.CommandLine | None = None) -> Config:
     """Return the configuration as the sandboxed pass sees it (``cmdline``: for tests).
 
     Raise ConfigError if it is invalid.
@@ -116,7 +116,7 @@ def load(environ: Mapping[str, str], cmdline: occ_config.CommandLine | None = No
     # The collector unit runs with ProtectHome=yes, so ~/os-collect-config.conf never reaches
     # a pass; point HOME somewhere empty so that the generator reads the same files.
     seen = dict(environ, HOME="/nonexistent")
-    return occ_config.load(occ_config.CommandLine() if cmdline is None else cmdline, seen)
+    return loader.load(loader.CommandLine() if cmdline is None else cmdline, seen)
 
 
 def write(directory: str, dropins: Mapping[str, str]) -> None:
@@ -143,7 +143,7 @@ def differs(directory: str, dropins: Mapping[str, str]) -> bool:
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
-    cmdline: occ_config.CommandLine | None = None,
+    cmdline: loader.CommandLine | None = None,
 ) -> int:
     """Run as a generator (``NORMAL_DIR [EARLY_DIR LATE_DIR]``) or with ``--check [DIR]``.
 

@@ -35,7 +35,10 @@ class ExitStatus(enum.IntEnum):
     ERROR = 255
 
 
-# What ``collect`` may return to ExecCondition=; occ.entry maps anything else to ERROR.
+# The systemd modes, named by the first command-line argument.
+SYSTEMD_MODES = ("collect", "run-hook", "commit")
+
+# What ``collect`` may return to ExecCondition=; occ.cli.entry maps anything else to ERROR.
 COLLECT_STATUSES = frozenset({ExitStatus.OK, ExitStatus.UNCHANGED, ExitStatus.ERROR})
 
 

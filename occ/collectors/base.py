@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from occ.settings import Config, Section
+from occ.config.model import Config, Section
 
-if TYPE_CHECKING:  # occ.http imports requests; only passes that need the network load it
-    from occ.http import Http
-    from occ.state import State
+if TYPE_CHECKING:  # occ.http.client imports requests; only passes that need the network load it
+    from occ.core.state import State
+    from occ.http.client import Http
 
 # (cache key, any JSON value)
 Output = tuple[str, Any]
@@ -46,7 +46,7 @@ class Context:
 
         Raise ValueError if it is not valid JSON, OSError if it cannot be read.
         """
-        from occ.cache import Cache
+        from occ.core.cache import Cache
 
         return Cache(self.cachedir).read(key)
 
@@ -54,7 +54,7 @@ class Context:
     def http(self) -> Http:
         if self._http is None:
             if self._http_factory is None:
-                from occ.http import Http
+                from occ.http.client import Http
 
                 self._http = Http.for_config(self.config)
             else:

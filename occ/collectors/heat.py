@@ -1,11 +1,11 @@
 """The heat collector: a server's resource metadata from the Heat orchestration API.
 
-It logs in to Keystone (``occ.keystone``, with token reuse between passes), finds the public
-``orchestration`` endpoint, and GETs ``stacks/<stack_id>/resources/<resource_name>/metadata``.
-A ``stack_id`` without ``/`` (a bare name or id) is first resolved to ``name/id`` through the
-redirect Heat answers for ``stacks/<stack_id>``. The ``metadata`` object of the answer is the
-``heat`` document, exploded with the global ``deployment_key`` (contract.md section 3.4).
-"""
+It logs in to Keystone (``occ.collectors.keystone.client``, with token reuse between passes),
+finds the public ``orchestration`` endpoint, and GETs
+``stacks/<stack_id>/resources/<resource_name>/metadata``. A ``stack_id`` without ``/`` (a bare
+name or id) is first resolved to ``name/id`` through the redirect Heat answers for
+``stacks/<stack_id>``. The ``metadata`` object of the answer is the ``heat`` document, exploded
+with the global ``deployment_key`` (contract.md section 3.4)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import logging
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from occ import deployments, keystone
+from occ.collectors import deployments
 from occ.collectors.base import Collector, Output
+from occ.collectors.keystone.client import credentials, for_source
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.httpresponse import Response
+from occ.http.response import Response
 
 LOG = logging.getLogger(__name__)
 
@@ -56,11 +57,11 @@ class HeatCollector(Collector):
 
     def collect(self) -> list[Output]:
         settings = self.settings
-        found = keystone.credentials(settings)
+        found = credentials(settings)
         for key in ("stack_id", "resource_name"):
             if not settings.text(key):
                 raise SourceNotConfigured(f"no {key}")
-        client = keystone.for_source(self.context, settings, found, verify=self._verify())
+        client = for_source(self.context, settings, found, verify=self._verify())
         document = client.call("orchestration", settings.text("region_name"), self._metadata)
         return deployments.explode(self.name, document, self.context.config.deployment_keys)
 

@@ -15,10 +15,10 @@ import json
 import logging
 from typing import Any
 
-from occ import deployments
+from occ.collectors import deployments
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.httpresponse import Response
+from occ.http.response import Response
 
 LOG = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ def validators(headers: Any) -> dict[str, str]:
     import datetime  # deferred: a pass where this source is not configured must stay light
     import email.utils
 
-    from occ import httpretry
+    from occ.http import retry
 
     kept: dict[str, str] = {}
     etag = (headers.get("ETag") or "").strip()
     if etag:
         kept["etag"] = etag
-    modified = httpretry.http_date(headers.get("Last-Modified"))
+    modified = retry.http_date(headers.get("Last-Modified"))
     if modified is not None:
         utc = modified.astimezone(datetime.timezone.utc)
         kept["last_modified"] = email.utils.format_datetime(utc, usegmt=True)

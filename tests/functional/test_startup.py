@@ -10,7 +10,7 @@ from tests.conftest import REPO
 PROBE = """
 import sys
 sys.argv = ["os-collect-config", *{args!r}]
-from occ.entry import main
+from occ.cli.entry import main
 code = main()
 heavy = sorted(m for m in ("requests", "urllib3", "dateutil", "ssl", "http.client",
                            "subprocess", "systemd.journal", "xml.etree.ElementTree",

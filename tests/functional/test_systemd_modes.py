@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from occ import envfile
+from occ.core import envfile
 from tests.conftest import REPO
 
 CHANGED, UNCHANGED, ERROR = 0, 100, 255
@@ -129,9 +129,9 @@ def test_unknown_collector_exits_255_in_collect(occ, instance):
 def test_a_crash_in_collect_is_an_error_not_unchanged(instance):
     # Simulate an import-time crash of the program proper: the entry point must map it to 255.
     code = (
-        "import sys; sys.modules['occ.cli'] = None; "
+        "import sys; sys.modules['occ.cli.dispatch'] = None; "
         f"sys.argv = ['os-collect-config', 'collect', '--config-file', {str(instance.config)!r}]; "
-        "from occ.entry import main; sys.exit(main())"
+        "from occ.cli.entry import main; sys.exit(main())"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

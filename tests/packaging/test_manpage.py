@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from occ import cli
+from occ.cli import parser
 from tests.systemd import support
 
 PAGE = support.REPO / "doc" / "os-collect-config.8.rst"
@@ -49,7 +49,9 @@ def test_broken_markup_fails_rendering(tmp_path):
 
 
 def parser_flags() -> set[str]:
-    return {s for a in cli.build_parser()._actions for s in a.option_strings if s.startswith("--")}
+    return {
+        s for a in parser.build_parser()._actions for s in a.option_strings if s.startswith("--")
+    }
 
 
 def test_every_option_of_the_program_is_documented():

@@ -68,7 +68,7 @@ def main() -> None:
         # The wrapper pip generates for the console script (python -m would add runpy's cost).
         script = os.path.join(root, "os-collect-config")
         with open(script, "w") as handle:
-            handle.write("import sys\nfrom occ.entry import main\nsys.exit(main())\n")
+            handle.write("import sys\nfrom occ.cli.entry import main\nsys.exit(main())\n")
         collect = [args.python, script, "collect", "--config-file", config]
         # Bring the cache up to date: the benchmark measures the unchanged pass.
         subprocess.run(collect, env=env, check=True, stderr=subprocess.DEVNULL)

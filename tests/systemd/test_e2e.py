@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from occ import logfields
+from occ.log import logfields
 from tests.systemd import nspawn, support
 
 SERVICE = "os-collect-config.service"
@@ -67,7 +67,7 @@ echo "$(date +%s.%N) $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" >> /var/lib/occ-te
 LAUNCHER = """#!/usr/bin/python3
 # What a console-script installation of occ looks like.
 import sys
-from occ.entry import main
+from occ.cli.entry import main
 sys.exit(main())
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from occ.cache import Cache, encode, unsafe_reason
+from occ.core.cache import Cache, encode, unsafe_reason
 from occ.errors import CacheError
 
 

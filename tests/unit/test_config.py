@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from occ import collectors, config, options, redact
+from occ import redact
+from occ.collectors import registry
+from occ.config import loader, options
 from occ.errors import ConfigError
 
 SECRET = "Zt4kUnitTestOnlyPw9"
@@ -37,14 +39,14 @@ class Setup:
         values: dict | None = None,
         positional: tuple[str, ...] = (),
         env: dict | None = None,
-    ) -> config.Config:
-        cmdline = config.CommandLine(
+    ) -> loader.Config:
+        cmdline = loader.CommandLine(
             values=values or {},
             collectors=positional,
             config_files=None if files is None else tuple(files),
             config_dirs=None if dirs is None else tuple(dirs),
         )
-        return config.load(cmdline, environ={"HOME": str(self.home), **(env or {})})
+        return loader.load(cmdline, environ={"HOME": str(self.home), **(env or {})})
 
     def problems(self, *args, **kwargs) -> tuple[str, ...]:
         with pytest.raises(ConfigError) as info:
@@ -57,7 +59,7 @@ def conf(tmp_path: Path) -> Setup:
     return Setup(tmp_path)
 
 
-def polling(cfg: config.Config) -> float:
+def polling(cfg: loader.Config) -> float:
     return cfg.general.number("polling_interval")
 
 
@@ -262,8 +264,8 @@ def test_home_comes_from_the_password_database_when_HOME_is_unset(conf, monkeypa
         return pwd.struct_passwd(entry)
 
     monkeypatch.setattr(pwd, "getpwuid", fake)
-    cmdline = config.CommandLine(config_files=None, config_dirs=None)
-    assert config.load(cmdline, environ={}).command == "pw-home"
+    cmdline = loader.CommandLine(config_files=None, config_dirs=None)
+    assert loader.load(cmdline, environ={}).command == "pw-home"
 
 
 def test_missing_config_files_and_dirs_are_all_reported(conf):
@@ -401,7 +403,7 @@ def test_an_invalid_boolean_is_a_problem_naming_file_section_and_key(conf, text)
 # 2.2 Interpolation
 
 
-def interpolated(conf: Setup, text: str, *, values: dict | None = None) -> config.Config:
+def interpolated(conf: Setup, text: str, *, values: dict | None = None) -> loader.Config:
     return conf.load([conf.write("i.conf", text)], values=values)
 
 
@@ -656,14 +658,14 @@ def test_a_list_on_one_line_is_one_unknown_collector_with_a_hint(conf, line):
     a = conf.write("a.conf", f"[DEFAULT]\ncollectors = {line}\n")
     cfg = conf.load([a])
     with pytest.raises(ConfigError) as info:
-        collectors.validate(cfg.collectors)
+        registry.validate(cfg.collectors)
     (problem,) = info.value.problems
     assert "one name per line" in problem
 
 
 def test_an_unknown_collector_is_rejected_listing_the_known_ones(conf):
     with pytest.raises(ConfigError) as info:
-        collectors.validate(("ec2", "nova", "local", "swift"))
+        registry.validate(("ec2", "nova", "local", "swift"))
     found = info.value.problems
     assert len(found) == 2
     assert "'nova'" in found[0]
@@ -673,7 +675,7 @@ def test_an_unknown_collector_is_rejected_listing_the_known_ones(conf):
 
 
 def test_known_collectors_validate(conf):
-    collectors.validate(options.DEFAULT_COLLECTORS)
+    registry.validate(options.DEFAULT_COLLECTORS)
 
 
 # 2.5 Every problem at once

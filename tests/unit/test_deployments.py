@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from occ.deployments import explode
+from occ.collectors.deployments import explode
 
 
 def names(outputs) -> list[str]:

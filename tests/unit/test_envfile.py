@@ -1,4 +1,4 @@
-"""The hook environment file in systemd EnvironmentFile= syntax (occ.envfile)."""
+"""The hook environment file in systemd EnvironmentFile= syntax (occ.core.envfile)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from occ import envfile
+from occ.core import envfile
 
 TRICKY = [
     "",

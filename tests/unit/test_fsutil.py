@@ -1,4 +1,4 @@
-"""Atomic, durable writes and the pass lock (occ.fsutil)."""
+"""Atomic, durable writes and the pass lock (occ.core.fsutil)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from occ import fsutil
+from occ.core import fsutil
 from occ.errors import CacheBusy, CacheError
 
 

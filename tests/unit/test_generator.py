@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from occ import generator
-from occ.config import CommandLine
+from occ.config.loader import CommandLine
 
 REPO = Path(__file__).resolve().parent.parent.parent
 TIMER_DROPIN = Path(f"{generator.TIMER}.d", generator.DROPIN_NAME)

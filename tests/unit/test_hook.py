@@ -1,4 +1,5 @@
-"""Running the hook (occ.hook.run) and the bounded retry policy (contract.md section 5, row 15)."""
+"""Running the hook (occ.core.hook.run) and the bounded retry policy (contract.md section 5, row
+15)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from occ import hook, logfields
-from occ.state import State
+from occ.core import hook
+from occ.core.state import State
+from occ.log import logfields
 
 # run()
 
@@ -120,7 +122,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     made = Clock()
-    # Patched in the modules themselves: occ.hook may import them lazily.
+    # Patched in the modules themselves: occ.core.hook may import them lazily.
     monkeypatch.setattr(time, "time", made.time)
     return made
 

@@ -1,5 +1,5 @@
-"""occ.http against real HTTP servers on 127.0.0.1: timeouts, retries, deadline, size cap, TLS,
-proxies and redaction, as a collector would experience them."""
+"""occ.http.client against real HTTP servers on 127.0.0.1: timeouts, retries, deadline, size
+cap, TLS, proxies and redaction, as a collector would experience them."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from occ import httpretry, redact
+from occ import redact
 from occ.errors import SourceUnavailable
-from occ.http import Http
-from occ.httpresponse import Response
+from occ.http import retry
+from occ.http.client import Http
+from occ.http.response import Response
 from tests.fakes.server import FakeServer, Reply
 
 
@@ -238,7 +239,7 @@ def test_deadline_shortens_timeouts_and_then_refuses_requests(fake_server, sleep
 
 
 def test_deadline_comes_from_the_configuration():
-    from occ.settings import Config, Section
+    from occ.config.model import Config, Section
 
     general = Section("DEFAULT", {"pass_timeout": 12.0, "max_response_size": 2048})
     http = Http.for_config(Config((), {"DEFAULT": general}))
@@ -320,7 +321,7 @@ def test_ordinary_endpoints_follow_the_proxy_variables(http, fake_server, monkey
 NAMESPACE_CHILD = """
 import json, os, sys
 sys.path.insert(0, os.environ["REPO"])
-from occ.http import Http
+from occ.http.client import Http
 from tests.fakes.ec2 import Ec2Metadata
 from tests.fakes.server import FakeServer, Reply
 
@@ -377,7 +378,7 @@ def test_link_local_metadata_bypasses_a_proxy_in_a_private_network_namespace(tmp
     ],
 )
 def test_link_local_metadata_addresses_are_never_proxied(url, direct):
-    assert httpretry.never_proxied(url) is direct
+    assert retry.never_proxied(url) is direct
 
 
 # --- policy helpers ----------------------------------------------------------------------------
@@ -401,13 +402,13 @@ NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     ],
 )
 def test_retry_after_forms(header, seconds):
-    assert httpretry.retry_after(header, NOW) == seconds
+    assert retry.retry_after(header, NOW) == seconds
 
 
 def test_full_jitter_is_bounded_by_an_exponential_cap():
-    top = [httpretry.backoff_delay(i, base=0.5, cap=8, random=lambda: 1.0) for i in range(6)]
+    top = [retry.backoff_delay(i, base=0.5, cap=8, random=lambda: 1.0) for i in range(6)]
     assert top == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    assert httpretry.backoff_delay(3, base=0.5, cap=8, random=lambda: 0.0) == 0.0
+    assert retry.backoff_delay(3, base=0.5, cap=8, random=lambda: 0.0) == 0.0
 
 
 # --- redaction ---------------------------------------------------------------------------------

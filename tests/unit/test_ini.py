@@ -1,10 +1,10 @@
-"""The INI dialect of oslo.config (contract.md section 2.2), as ``occ.ini`` reads it."""
+"""The INI dialect of oslo.config (contract.md section 2.2), as ``occ.config.ini`` reads it."""
 
 from __future__ import annotations
 
 import pytest
 
-from occ import ini
+from occ.config import ini
 from occ.errors import ConfigError
 
 

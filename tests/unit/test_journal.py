@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from occ import config, journal, logfields, logsetup, redact
+from occ import redact
+from occ.config import loader
+from occ.log import journal, logfields, logsetup
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -123,28 +125,29 @@ def test_a_record_journald_refuses_goes_to_stderr_with_its_priority(capsys):
 
 def test_log_setup_sends_the_bare_message_to_the_journal(sent, tmp_path):
     """The journal stamps time and priority itself: MESSAGE is the text alone."""
-    cmdline = config.CommandLine(
+    cmdline = loader.CommandLine(
         values={("DEFAULT", "use_journal"): True}, config_files=(), config_dirs=()
     )
-    settings = config.load(cmdline, {"HOME": str(tmp_path)})
+    settings = loader.load(cmdline, {"HOME": str(tmp_path)})
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
         logsetup.configure(settings.general)
-        logging.getLogger("occ.passes").log(logfields.NOTICE, "changed: ec2")
+        logging.getLogger("occ.run.sources").log(logfields.NOTICE, "changed: ec2")
     finally:
         root.handlers, _ = saved
         root.setLevel(saved[1])
     fields = as_fields(sent[-1])
     assert fields["MESSAGE"] == "changed: ec2"
-    assert fields["LOGGER"] == "occ.passes"
+    assert fields["LOGGER"] == "occ.run.sources"
 
 
 FALLBACK = textwrap.dedent(
     """
     import logging, sys
     sys.modules["systemd"] = None  # as if systemd-python were not installed
-    from occ import journal, logfields
+    from occ.log import journal
+    from occ.log import logfields
     log = logging.getLogger("occ")
     log.addHandler(journal.handler())
     log.setLevel(logging.DEBUG)
@@ -174,7 +177,7 @@ def test_without_systemd_python_lines_get_priority_prefixes():
     ]
 
 
-DETECT = "from occ import journal; print(journal.under_journald())"
+DETECT = "from occ.log import journal; print(journal.under_journald())"
 
 
 @pytest.mark.parametrize("matching", [True, False])

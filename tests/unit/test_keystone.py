@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from occ import keystone_cache, redact
-from occ.errors import SourceUnavailable
-from occ.http import Http
-from occ.keystone import Keystone
-from occ.keystone_cache import EXPIRY_MARGIN, Credentials, Login
-from occ.keystone_wire import (
+from occ import redact
+from occ.collectors.keystone import token_cache
+from occ.collectors.keystone.client import Keystone
+from occ.collectors.keystone.token_cache import EXPIRY_MARGIN, Credentials, Login
+from occ.collectors.keystone.wire import (
     discovery_url,
     fallback_url,
     find_endpoint,
@@ -24,7 +23,9 @@ from occ.keystone_wire import (
     password_auth,
     v3_url,
 )
-from occ.state import State
+from occ.core.state import State
+from occ.errors import SourceUnavailable
+from occ.http.client import Http
 from tests.fakes.keystone import FakeKeystone
 from tests.fakes.server import FakeServer, Reply
 
@@ -168,7 +169,7 @@ def entry(**changes) -> dict:
 
 
 def test_a_fresh_entry_is_reused():
-    assert keystone_cache.from_entry(entry(), NOW, 1800) == Login("t", [], NOW + 3600, True)
+    assert token_cache.from_entry(entry(), NOW, 1800) == Login("t", [], NOW + 3600, True)
 
 
 @pytest.mark.parametrize(
@@ -187,30 +188,28 @@ def test_a_fresh_entry_is_reused():
     ],
 )
 def test_stale_or_malformed_entries_are_not_reused(changes, ttl):
-    assert keystone_cache.from_entry(entry(**changes), NOW, ttl) is None
+    assert token_cache.from_entry(entry(**changes), NOW, ttl) is None
 
 
 def test_the_entry_just_before_the_margin_is_still_reused():
     fresh = entry(expires_at=NOW + EXPIRY_MARGIN + 1)
-    assert keystone_cache.from_entry(fresh, NOW, 1800) is not None
+    assert token_cache.from_entry(fresh, NOW, 1800) is not None
 
 
 def test_each_set_of_credentials_has_its_own_cache_file(tmp_path):
     one = Credentials("http://k/v3", "u", "pw", "p")
-    assert keystone_cache.cache_owner(one) == keystone_cache.cache_owner(one._replace(password="x"))
+    assert token_cache.cache_owner(one) == token_cache.cache_owner(one._replace(password="x"))
     others = [
         one._replace(auth_url="http://k2/v3"),
         one._replace(user_id="u2"),
         one._replace(project_id="p2"),
         Credentials("http://k/v3u", "", "pw", "p"),  # same concatenation as "one"
     ]
-    owners = {keystone_cache.cache_owner(c) for c in [one, *others]}
+    owners = {token_cache.cache_owner(c) for c in [one, *others]}
     assert len(owners) == 5
     state = State(str(tmp_path / ".occ"), "heat")
-    assert os.path.dirname(keystone_cache.token_cache(state, None, one).path) == str(
-        tmp_path / ".occ"
-    )
-    elsewhere = keystone_cache.token_cache(state, str(tmp_path / "tokens"), one)
+    assert os.path.dirname(token_cache.token_cache(state, None, one).path) == str(tmp_path / ".occ")
+    elsewhere = token_cache.token_cache(state, str(tmp_path / "tokens"), one)
     assert os.path.dirname(elsewhere.path) == str(tmp_path / "tokens")
 
 
@@ -240,7 +239,7 @@ def client(http, tmp_path, fake, *, auth_url=None, password=None, writable=True,
         auth_url or fake.auth_url, fake.user_id, password or fake.password, fake.project_id
     )
     state = State(str(tmp_path / ".occ"), "heat", writable=writable)
-    cache = keystone_cache.token_cache(state, kwargs.pop("cache_dir", None), credentials)
+    cache = token_cache.token_cache(state, kwargs.pop("cache_dir", None), credentials)
     return Keystone(http, cache, credentials, source="heat", timeout=2, **kwargs)
 
 

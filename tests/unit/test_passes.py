@@ -1,4 +1,4 @@
-"""One pass (occ.passes): running collectors, storing their outputs, print mode's merge, and
+"""One pass (occ.run.sources): running collectors, storing their outputs, print mode's merge, and
 the once-per-situation warnings about unavailable sources."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from occ import collectors, logfields, passes
-from occ.cache import Cache
+from occ.collectors import registry
 from occ.collectors.base import Collector
+from occ.config.model import Config, Section
+from occ.core.cache import Cache
+from occ.core.state import State
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.passes import DATA, NOT_CONFIGURED, UNAVAILABLE, Outcome
-from occ.settings import Config, Section
-from occ.state import State
+from occ.log import logfields
+from occ.run import runner, sources
+from occ.run.sources import DATA, NOT_CONFIGURED, UNAVAILABLE, Outcome
 
 
 def data(name: str, *outputs: tuple) -> Outcome:
@@ -33,7 +35,7 @@ def cache(tmp_path: Path) -> Cache:
     return made
 
 
-def commit_all(cache: Cache, result: passes.PassResult) -> None:
+def commit_all(cache: Cache, result: sources.PassResult) -> None:
     cache.commit([(key, cache.digest(key)) for key in result.changed_keys])
 
 
@@ -45,7 +47,7 @@ def warnings(caplog) -> list[str]:
 
 
 def test_outputs_are_stored_in_collector_then_output_order(cache):
-    result = passes.store(
+    result = runner.store(
         cache,
         (
             data("heat_local", ("heat_local", {"a": 1})),
@@ -76,7 +78,7 @@ def test_unsafe_keys_are_skipped_with_a_warning_and_the_rest_of_the_source_is_ke
         ("last", "w"),
     )
     with caplog.at_level(logging.WARNING, logger="occ"):
-        result = passes.store(cache, (outcome,))
+        result = runner.store(cache, (outcome,))
     assert [s.key for s in result.stored] == ["request", "good", "last"]
     assert not (tmp_path / "escaped.json").exists()
     assert not (tmp_path / "cache" / "sub").exists()
@@ -87,7 +89,7 @@ def test_unsafe_keys_are_skipped_with_a_warning_and_the_rest_of_the_source_is_ke
 
 
 def test_a_source_with_only_unsafe_keys_changes_nothing(cache):
-    result = passes.store(cache, (data("local", (".hidden", 1), ("a:b", 2)),))
+    result = runner.store(cache, (data("local", (".hidden", 1), ("a:b", 2)),))
     assert result.stored == ()
     assert result.changed is False
     assert not (Path(cache.cachedir) / "os_config_files.json").exists()
@@ -104,7 +106,7 @@ def test_collisions_keep_the_last_writers_bytes_and_list_every_occurrence(cache,
         ("request", {"config": "of the deployment"}),
     )
     with caplog.at_level(logging.WARNING, logger="occ"):
-        result = passes.store(cache, (outcome,))
+        result = runner.store(cache, (outcome,))
     cachedir = Path(cache.cachedir)
     assert result.files == [cache.path(k) for k in ("request", "dup", "dup", "request")]
     assert json.loads((cachedir / "request.json").read_bytes()) == {"config": "of the deployment"}
@@ -116,24 +118,24 @@ def test_collisions_keep_the_last_writers_bytes_and_list_every_occurrence(cache,
 
 def test_a_collision_between_different_values_is_a_change_on_every_pass(cache):
     outcome = data("request", ("dup", {"n": 1}), ("dup", {"n": 2}))
-    commit_all(cache, passes.store(cache, (outcome,)))
-    assert passes.store(cache, (outcome,)).changed is True
+    commit_all(cache, runner.store(cache, (outcome,)))
+    assert runner.store(cache, (outcome,)).changed is True
 
 
 def test_an_unchanged_pass_writes_no_file_list_and_no_backup(cache, tmp_path):
     outcome = data("local", ("a", 1))
-    commit_all(cache, passes.store(cache, (outcome,)))
+    commit_all(cache, runner.store(cache, (outcome,)))
     listing = Path(cache.cachedir) / "os_config_files.json"
     listing.write_bytes(b'["marker"]')
     (tmp_path / "backup" / "a.json").unlink()
-    result = passes.store(cache, (outcome,))
+    result = runner.store(cache, (outcome,))
     assert result.changed is False
     assert listing.read_bytes() == b'["marker"]'
     assert not (tmp_path / "backup" / "a.json").exists()
 
 
 def test_a_changed_pass_refreshes_the_backup(cache, tmp_path):
-    passes.store(cache, (data("local", ("a", 1)),))
+    runner.store(cache, (data("local", ("a", 1)),))
     assert (tmp_path / "backup" / "a.json").read_bytes() == b"1"
     assert (tmp_path / "backup" / "os_config_files.json").exists()
 
@@ -141,21 +143,21 @@ def test_a_changed_pass_refreshes_the_backup(cache, tmp_path):
 def test_a_source_that_disappears_is_no_change_and_drops_out_with_the_next_change(cache):
     # contract 4.7
     listing = Path(cache.cachedir) / "os_config_files.json"
-    commit_all(cache, passes.store(cache, (data("a", ("a", 1)), data("b", ("b", 1)))))
-    result = passes.store(cache, (data("a", ("a", 1)), unavailable("b")))
+    commit_all(cache, runner.store(cache, (data("a", ("a", 1)), data("b", ("b", 1)))))
+    result = runner.store(cache, (data("a", ("a", 1)), unavailable("b")))
     assert result.changed is False
     assert json.loads(listing.read_bytes()) == [cache.path("a"), cache.path("b")]
     assert (Path(cache.cachedir) / "b.json").exists()
-    result = passes.store(cache, (data("a", ("a", 2)), unavailable("b")))
+    result = runner.store(cache, (data("a", ("a", 2)), unavailable("b")))
     assert result.changed_keys == ["a"]
     assert json.loads(listing.read_bytes()) == [cache.path("a")]
 
 
 def test_a_key_that_comes_back_is_compared_with_its_old_last(cache):
-    commit_all(cache, passes.store(cache, (data("b", ("b", 1)),)))
-    passes.store(cache, (unavailable("b"),))
-    assert passes.store(cache, (data("b", ("b", 1)),)).changed is False
-    assert passes.store(cache, (data("b", ("b", 2)),)).changed is True
+    commit_all(cache, runner.store(cache, (data("b", ("b", 1)),)))
+    runner.store(cache, (unavailable("b"),))
+    assert runner.store(cache, (data("b", ("b", 1)),)).changed is False
+    assert runner.store(cache, (data("b", ("b", 2)),)).changed is True
 
 
 # Print mode
@@ -168,13 +170,13 @@ def test_merged_keeps_the_first_position_and_the_last_value_of_a_repeated_key():
         Outcome("cfn", NOT_CONFIGURED, "no metadata_url", ()),
         data("request", ("x", 3), ("z", [4])),
     )
-    document = passes.merged(outcomes)
+    document = sources.merged(outcomes)
     assert document == {"x": 3, "y": 2, "z": [4]}
     assert list(document) == ["x", "y", "z"]
 
 
 def test_merged_of_nothing_is_an_empty_object():
-    assert passes.merged((unavailable("ec2"),)) == {}
+    assert sources.merged((unavailable("ec2"),)) == {}
 
 
 # Reporting unavailable sources
@@ -186,7 +188,7 @@ def test_an_unavailable_source_warns_once_then_logs_info_while_it_stays(tmp_path
     levels = []
     for _ in range(3):
         caplog.clear()
-        passes.report((unavailable("ec2", "timed out"), data("local")), health)
+        sources.report((unavailable("ec2", "timed out"), data("local")), health)
         (record,) = [r for r in caplog.records if "ec2" in r.getMessage()]
         levels.append(record.levelno)
     assert levels == [logging.WARNING, logging.INFO, logging.INFO]
@@ -196,7 +198,7 @@ def test_the_warning_carries_the_source_and_message_id(tmp_path, caplog):
     health = State(str(tmp_path / ".occ"), "health")
     outcome = Outcome("request", UNAVAILABLE, "HTTP 503", (), 503)
     with caplog.at_level(logging.WARNING, logger="occ"):
-        passes.report((outcome,), health)
+        sources.report((outcome,), health)
     (record,) = caplog.records
     fields = logfields.of(record)
     assert fields["MESSAGE_ID"] == logfields.MESSAGE_SOURCE_UNAVAILABLE
@@ -217,16 +219,16 @@ def test_a_new_reason_or_a_recovery_and_relapse_warns_again(tmp_path, caplog):
     ]
     for outcome, level in sequence:
         caplog.clear()
-        passes.report((outcome,), health)
+        sources.report((outcome,), health)
         assert [r.levelno for r in caplog.records] == [level], outcome
 
 
 def test_each_source_is_tracked_separately(tmp_path, caplog):
     health = State(str(tmp_path / ".occ"), "health")
     caplog.set_level(logging.DEBUG, logger="occ")
-    passes.report((unavailable("ec2"),), health)
+    sources.report((unavailable("ec2"),), health)
     caplog.clear()
-    passes.report((unavailable("ec2"), unavailable("request")), health)
+    sources.report((unavailable("ec2"), unavailable("request")), health)
     levels = {r.getMessage().split(":")[0]: r.levelno for r in caplog.records}
     assert levels == {"ec2": logging.INFO, "request": logging.WARNING}
 
@@ -280,18 +282,18 @@ def make_config(tmp_path: Path, names: tuple[str, ...]) -> Config:
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    monkeypatch.setattr(collectors, "load", lambda name: TEST_COLLECTORS[name])
+def fake_registry(monkeypatch):
+    monkeypatch.setattr(registry, "load", lambda name: TEST_COLLECTORS[name])
 
 
 def test_a_crashing_collector_becomes_unavailable_and_the_others_still_run(
-    tmp_path, registry, caplog
+    tmp_path, fake_registry, caplog
 ):
     names = ("boom", "shy", "good", "broken_init", "down")
     state_dir = tmp_path / "cache" / ".occ"
     state_dir.parent.mkdir()
     with caplog.at_level(logging.DEBUG, logger="occ"):
-        outcomes = passes.collect(
+        outcomes = sources.collect(
             make_config(tmp_path, names), store=True, state_dir=str(state_dir)
         )
     assert [(o.name, o.status) for o in outcomes] == [
@@ -313,11 +315,11 @@ def test_a_crashing_collector_becomes_unavailable_and_the_others_still_run(
     assert shy and all(r.levelno == logging.DEBUG for r in shy)
 
 
-def test_each_collector_gets_its_own_state_which_print_mode_never_writes(tmp_path, registry):
+def test_each_collector_gets_its_own_state_which_print_mode_never_writes(tmp_path, fake_registry):
     state_dir = tmp_path / "cache" / ".occ"
     state_dir.parent.mkdir()
     config = make_config(tmp_path, ("good",))
-    passes.collect(config, store=False, state_dir=str(state_dir))
+    sources.collect(config, store=False, state_dir=str(state_dir))
     assert not state_dir.exists()
-    passes.collect(config, store=True, state_dir=str(state_dir))
+    sources.collect(config, store=True, state_dir=str(state_dir))
     assert json.loads((state_dir / "good.state").read_bytes()) == {"seen": True}

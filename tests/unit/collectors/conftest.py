@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from occ import collectors, config
+from occ.collectors import registry
 from occ.collectors.base import Context, Output
-from occ.http import Http
-from occ.settings import Config
-from occ.state import State, state_dir
+from occ.config import loader
+from occ.config.model import Config
+from occ.core.state import State, state_dir
+from occ.http.client import Http
 from tests.fakes.keystone import FakeKeystone
 from tests.fakes.server import FakeServer
 
@@ -32,8 +33,8 @@ class Harness:
     def config(self, ini: str = "") -> Config:
         path = self.home / "os-collect-config.conf"
         path.write_text(f"[DEFAULT]\ncachedir = {self.cachedir}\n{ini}")
-        cmdline = config.CommandLine(config_files=(str(path),), config_dirs=())
-        return config.load(cmdline, environ={"HOME": str(self.home)})
+        cmdline = loader.CommandLine(config_files=(str(path),), config_dirs=())
+        return loader.load(cmdline, environ={"HOME": str(self.home)})
 
     def state(self, name: str, *, store: bool = True) -> State:
         return State(state_dir(str(self.cachedir)), name, writable=store)
@@ -52,7 +53,7 @@ class Harness:
         """Run collector ``name`` once; ``http`` are keyword arguments for ``Http``."""
         context = self.context(name, ini, store=store, **http)
         try:
-            cls = collectors.load(name)
+            cls = registry.load(name)
             return cls(context.config.section(name), context).collect()
         finally:
             context.close()

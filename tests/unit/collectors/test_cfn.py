@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from occ import sigv2
-from occ.collectors.cfn import parse_field, parse_path, select, url_from_hint
+from occ.collectors.cfn import sigv2
+from occ.collectors.cfn.collector import parse_field, parse_path, select, url_from_hint
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from tests.fakes.cfn import FakeCfn
 from tests.fakes.server import Reply

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from occ.collectors import config_drive
+from occ.collectors.ec2 import config_drive
 from tests.fakes.server import FakeServer, Reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "config_drive"

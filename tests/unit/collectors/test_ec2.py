@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from occ import logfields
-from occ.collectors.ec2 import WORKERS, parse_listing
+from occ.collectors.ec2.collector import WORKERS, parse_listing
 from occ.errors import SourceUnavailable
+from occ.log import logfields
 from tests.fakes.ec2 import TOKEN_HEADER, Ec2Metadata
 from tests.fakes.server import Reply
 

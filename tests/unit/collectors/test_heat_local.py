@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from occ import config
 from occ.collectors.base import Context
 from occ.collectors.heat_local import HeatLocalCollector
+from occ.config import loader
+from occ.config.model import Config, Section
+from occ.core.state import State
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.settings import Config, Section
-from occ.state import State
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "heat_local"
 
@@ -110,7 +110,7 @@ def test_a_directory_in_the_path_list_is_skipped(tmp_path):
 def test_the_default_path_is_never_not_configured(tmp_path):
     # The default /var/lib/heat-cfntools/cfn-init-data: present or absent, never "not
     # configured". Absent here (or unusable) means unavailable.
-    cfg = config.load(config.CommandLine(config_files=(), config_dirs=()), {"HOME": str(tmp_path)})
+    cfg = loader.load(loader.CommandLine(config_files=(), config_dirs=()), {"HOME": str(tmp_path)})
     section = cfg.section("heat_local")
     assert section.items_of("path") == ("/var/lib/heat-cfntools/cfn-init-data",)
     context = Context(cfg, state=State(str(tmp_path), "heat_local"), store=True)
@@ -128,8 +128,8 @@ def test_paths_from_repeated_ini_lines_are_merged_in_order(tmp_path):
     ini.write_text(
         f"[heat_local]\npath = {fixture('cfn-init-data')}\npath = {fixture('override.json')}\n"
     )
-    cmdline = config.CommandLine(config_files=(str(ini),), config_dirs=())
-    cfg = config.load(cmdline, {"HOME": str(tmp_path)})
+    cmdline = loader.CommandLine(config_files=(str(ini),), config_dirs=())
+    cfg = loader.load(cmdline, {"HOME": str(tmp_path)})
     context = Context(cfg, state=State(str(tmp_path), "heat_local"), store=True)
     ((_, merged),) = HeatLocalCollector(cfg.section("heat_local"), context).collect()
     assert merged["extra"] == [1, 2]

@@ -17,9 +17,9 @@ import pytest
 
 from occ.collectors.base import Context
 from occ.collectors.local import LocalCollector
+from occ.config.model import Config, Section
+from occ.core.state import State
 from occ.errors import SourceUnavailable
-from occ.settings import Config, Section
-from occ.state import State
 
 REPO = Path(__file__).resolve().parent.parent.parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "local"

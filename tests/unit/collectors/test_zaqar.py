@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from occ.collectors.zaqar import first_message, pop_url
+from occ.collectors.zaqar.collector import pop_url
+from occ.collectors.zaqar.protocol import first_message
+from occ.core.state import state_dir
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.state import state_dir
 from tests.fakes.keystone import FakeKeystone
 from tests.fakes.server import FakeServer, Reply
 from tests.fakes.zaqar import FakeZaqar, FakeZaqarWebsocket, Queues

@@ -1,0 +1,82 @@
+"""The one mode dispatch, and the one place that maps errors to exit statuses.
+
+``os-collect-config [options] [collector ...]`` behaves as the original (print, one-time,
+force, continuous); ``os-collect-config collect|run-hook|commit [options]`` are the systemd
+modes (``occ.cli.entry`` tells them apart, once). Every ``OccError`` raised anywhere ends here
+and becomes one log line plus a status from ``occ.status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from occ.cli import parser
+from occ.collectors import registry
+from occ.config import loader
+from occ.config.model import Config
+from occ.config.options import DEFAULT_GROUP
+from occ.errors import CacheError, ConfigError, OccError
+from occ.log import logsetup
+from occ.status import ExitStatus
+
+LOG = logging.getLogger("occ")
+
+
+def main(mode: str | None, argv: Sequence[str]) -> int:
+    """Run ``mode`` (a systemd mode, or None for the original's modes) with the remaining
+    arguments ``argv``; return the exit status.
+
+    Usage errors raise SystemExit(2) from argparse; everything else returns.
+    """
+    argument_parser = parser.build_parser()
+    args = argument_parser.parse_args(argv)
+    cmdline = parser.command_line(args)
+    logsetup.configure_early(bool(cmdline.values.get((DEFAULT_GROUP, "debug"))))
+    try:
+        if getattr(args, "shell_completion", None):
+            print(parser.completion_script(args.shell_completion, argument_parser), end="")
+            return ExitStatus.OK
+        return _run(mode, cmdline)
+    except OccError as exc:
+        LOG.error("%s", exc)
+        return ExitStatus.ERROR if mode else _legacy_status(exc)
+
+
+def _legacy_status(exc: OccError) -> int:
+    if isinstance(exc, ConfigError):
+        return ExitStatus.CONFIG
+    if isinstance(exc, CacheError):
+        return ExitStatus.CACHE
+    return ExitStatus.ERROR
+
+
+def _checked(settings: Config) -> Config:
+    """Return ``settings`` once its collectors are known and usable. Raise ConfigError if not."""
+    registry.validate(settings.collectors)
+    registry.check_requirements(settings)
+    return settings
+
+
+def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
+    settings = loader.load(cmdline)
+    logsetup.configure(settings.general)
+    if settings.general.flag("print_cachedir") and not mode:
+        print(settings.cachedir)
+        return ExitStatus.OK
+    _checked(settings)
+    LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
+    if mode:
+        from occ.run import systemd
+
+        return systemd.run_mode(mode, settings)
+    from occ.run import legacy
+
+    general = settings.general
+    if general.flag("print_only") or not settings.command:
+        return legacy.print_mode(settings)
+    if general.flag("force") or general.flag("one_time"):
+        return legacy.one_pass(settings, force=bool(general.flag("force")))
+    from occ.run import continuous
+
+    return continuous.continuous(lambda: _checked(loader.load(cmdline)), settings)

@@ -1,0 +1,2 @@
+"""The zaqar collector: the HTTP transport, the websocket transport, and the protocol they
+share. Imports nothing."""

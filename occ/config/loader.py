@@ -1,0 +1,231 @@
+"""Loading the configuration: files, directories, environment and command line, validated
+completely and then frozen.
+
+Precedence and file discovery follow oslo.config exactly as os-collect-config used it
+(``contract.md`` section 2): scalars take the command line, then ``OS_<GROUP>__<KEY>``, then the
+last file that sets them, then the default; multi-valued options accumulate across files and
+the command line appends to them; positional collectors replace the configured list. Every
+problem is collected and reported at once as ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import NamedTuple
+
+from occ import redact
+from occ.config import ini, options, values
+from occ.config.model import Config, Section
+from occ.config.options import DEFAULT_GROUP, Opt, Value
+from occ.errors import ConfigError
+
+LOG = logging.getLogger(__name__)
+
+NAME = "os-collect-config"
+
+
+class CommandLine(NamedTuple):
+    """What the command line said, before any file is read."""
+
+    values: Mapping[tuple[str, str], object] = {}  # (group, name) -> str, bool or list of str
+    collectors: tuple[str, ...] = ()
+    config_files: tuple[str, ...] | None = None
+    config_dirs: tuple[str, ...] | None = None
+
+
+class Raw(NamedTuple):
+    """One value as given, with where it came from (for problem messages)."""
+
+    value: object
+    where: str
+    text: bool = True  # False: already typed (CLI booleans)
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    home = environ.get("HOME")
+    if home:
+        return home
+    import pwd  # only when HOME is unset, as under some init systems
+
+    return pwd.getpwuid(os.getuid()).pw_dir
+
+
+def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Return (problems, files) in parse order: config files first, then config-dir files."""
+    problems: list[str] = []
+    home = _home(environ)
+    if cmdline.config_files is not None:
+        files = list(cmdline.config_files)
+        problems += [f"{f}: config file not found" for f in files if not os.path.isfile(f)]
+        files = [f for f in files if os.path.isfile(f)]
+    else:
+        candidates = [os.path.join(home, f"{NAME}.conf"), f"/etc/{NAME}.conf"]
+        files = [f for f in candidates if os.path.isfile(f)][:1]
+    if cmdline.config_dirs is not None:
+        dirs = list(cmdline.config_dirs)
+        problems += [f"{d}: config directory not found" for d in dirs if not os.path.isdir(d)]
+        dirs = [d for d in dirs if os.path.isdir(d)]
+    else:
+        candidates = [os.path.join(home, f"{NAME}.conf.d"), f"/etc/{NAME}.conf.d"]
+        dirs = [d for d in candidates if os.path.isdir(d)][:1]
+    for directory in dirs:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
+        files += [os.path.join(directory, n) for n in names]
+    return problems, files
+
+
+def _file_values(files: Sequence[str], problems: list[str]) -> dict[tuple[str, str], list[Raw]]:
+    """Read every file; return the raw values of known options, warn about near misses."""
+    found: dict[tuple[str, str], list[Raw]] = {}
+    warned = set()
+    for path in files:
+        try:
+            entries = ini.read(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        for entry in entries:
+            opt = options.find(entry.section, entry.key)
+            if opt is not None:
+                where = f"{path}: [{entry.section}] {entry.key}"
+                found.setdefault((entry.section, opt.name), []).append(Raw(entry.value, where))
+            elif (entry.section, entry.key) not in warned:
+                warned.add((entry.section, entry.key))
+                _warn_unknown(entry)
+    return found
+
+
+def _warn_unknown(entry: ini.Entry) -> None:
+    if entry.section == "default":
+        LOG.warning(
+            "%s:%d: section [default] is not [DEFAULT]; '%s' is ignored",
+            entry.source,
+            entry.lineno,
+            entry.key,
+        )
+    elif options.find(entry.section, entry.key.replace("-", "_")) is not None:
+        LOG.warning(
+            "%s:%d: [%s] %s is ignored; the key is spelled %s",
+            entry.source,
+            entry.lineno,
+            entry.section,
+            entry.key,
+            entry.key.replace("-", "_"),
+        )
+    elif entry.section == DEFAULT_GROUP and entry.key in options.IGNORED_DEFAULT_KEYS:
+        pass
+    elif entry.section in options.SECTIONS:
+        LOG.debug(
+            "%s:%d: unknown key [%s] %s ignored",
+            entry.source,
+            entry.lineno,
+            entry.section,
+            entry.key,
+        )
+
+
+class _Resolver:
+    """Computes each option's final typed value once, following references between options."""
+
+    def __init__(self, files: Mapping, environ: Mapping[str, str], cmdline: CommandLine):
+        self.files = files
+        self.environ = environ
+        self.cmdline = cmdline
+        self.problems: list[str] = []
+        self.done: dict[tuple[str, str], Value] = {}
+        self.active: list[tuple[str, str]] = []
+
+    def raw(self, group: str, opt: Opt) -> list[Raw]:
+        """Return the raw values that decide the option, lowest precedence first."""
+        key = (group, opt.name)
+        env_name = f"OS_{group.upper()}__{opt.name.upper()}"
+        from_files: list[Raw] = list(self.files.get(key, ()))
+        from_env = (
+            [Raw(self.environ[env_name], f"environment: {env_name}")]
+            if env_name in self.environ
+            else []
+        )
+        given = self.cmdline.values.get(key)
+        flag = f"command line: --{opt.flag_name(group)}"
+        if opt.multi:
+            if key == (DEFAULT_GROUP, "collectors") and self.cmdline.collectors:
+                return [Raw(c, "command line: collectors") for c in self.cmdline.collectors]
+            base = from_env or from_files  # an environment value replaces the file values
+            given_items: Sequence[object] = given if isinstance(given, (list, tuple)) else ()
+            return base + [Raw(v, flag) for v in given_items]
+        if given is not None:
+            return [Raw(given, flag, text=isinstance(given, str))]
+        return (from_env or from_files)[-1:]
+
+    def value(self, group: str, opt: Opt) -> Value:
+        key = (group, opt.name)
+        if key in self.done:
+            return self.done[key]
+        if key in self.active:
+            chain = " -> ".join(f"${n}" for _, n in self.active[self.active.index(key) :])
+            raise values.InvalidValueError(f"circular reference {chain} -> ${opt.name}")
+        self.active.append(key)
+        try:
+            result = self._compute(group, opt)
+        finally:
+            self.active.pop()
+        self.done[key] = result
+        return result
+
+    def _compute(self, group: str, opt: Opt) -> Value:
+        raws = self.raw(group, opt)
+        typed = [self._typed(group, opt, raw) for raw in raws]
+        if opt.multi:
+            kept = tuple(v for v in typed if v is not None)
+            return kept if raws else opt.default  # type: ignore[return-value]
+        return typed[-1] if raws else opt.default
+
+    def _typed(self, group: str, opt: Opt, raw: Raw) -> Value:
+        if not raw.text:
+            return raw.value  # type: ignore[return-value]
+        try:
+            text = values.interpolate(opt, str(raw.value), lambda ref: self._lookup(group, ref))
+            result = values.convert(opt, text, written=str(raw.value))
+        except values.InvalidValueError as exc:
+            self.problems.append(f"{raw.where}: {exc}")
+            return None if opt.multi else opt.default
+        if opt.secret:
+            redact.register(result)
+        return result
+
+    def _lookup(self, group: str, reference: str) -> str | None:
+        ref_group, name = values.split_reference(reference, group)
+        for candidate in dict.fromkeys((ref_group, DEFAULT_GROUP)):
+            opt = options.find(candidate, name)
+            if opt is not None:
+                return values.as_text(self.value(candidate, opt))
+        return None
+
+
+def load(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Config:
+    """Return the validated, frozen configuration.
+
+    Raise ConfigError listing every problem: missing or unreadable files, syntax errors,
+    invalid values and unknown ``$name`` references, each naming where the value came from.
+    """
+    environ = os.environ if environ is None else environ
+    problems, files = discover(cmdline, environ)
+    file_values = _file_values(files, problems)
+    resolver = _Resolver(file_values, environ, cmdline)
+    sections: dict[str, Section] = {}
+    for group, opts in options.SECTIONS.items():
+        settings: dict[str, Value] = {}
+        for opt in opts:
+            try:
+                settings[opt.name] = resolver.value(group, opt)
+            except values.InvalidValueError as exc:
+                problems.append(f"[{group}] {opt.name}: {exc}")
+                settings[opt.name] = opt.default
+        sections[group] = Section(group, settings)
+    problems += resolver.problems
+    if problems:
+        raise ConfigError(dict.fromkeys(problems))
+    return Config(tuple(files), MappingProxyType(sections))

@@ -1,0 +1,64 @@
+"""Small persisted state between passes, one JSON file per owner (a source, the hook).
+
+State lives in ``<cachedir>/.occ/``: a directory name that cannot end in ``.json``, so it never
+collides with cache keys (contract.md section 4.1). Files are 0600 in a 0700 directory, because
+some state is secret (Keystone tokens). In print mode the state is read-only: ``save`` does
+nothing, so ``--print`` writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from typing import Any
+
+from occ.core import fsutil
+
+LOG = logging.getLogger(__name__)
+
+STATE_DIRNAME = ".occ"
+
+
+def state_dir(cachedir: str) -> str:
+    return os.path.join(cachedir, STATE_DIRNAME)
+
+
+class State:
+    """The persisted state of one owner, as a JSON object."""
+
+    def __init__(self, directory: str, owner: str, *, writable: bool = True) -> None:
+        self.path = os.path.join(directory, owner + ".state")
+        self.writable = writable
+
+    def load(self) -> dict[str, Any]:
+        """Return the stored object; an absent or unreadable file gives ``{}`` (state is a
+        cache of facts that can be re-learnt, never the only copy of anything)."""
+        data = fsutil.read_bytes(self.path)
+        if data is None:
+            return {}
+        try:
+            value = json.loads(data)
+        except ValueError:
+            LOG.warning("ignoring corrupt state file %s", self.path)
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def save(self, value: dict[str, Any]) -> None:
+        """Store ``value`` atomically (mode 0600). Raise OSError if that fails."""
+        if not self.writable:
+            return
+        # With parents: [keystone] cache_dir may name a new directory. The state directory in
+        # cachedir is created under the cache lock, after the cachedir itself.
+        fsutil.make_private_dir(os.path.dirname(self.path), parents=True)
+        fsutil.atomic_write(self.path, json.dumps(value, sort_keys=True).encode(), mode=0o600)
+
+    def clear(self) -> None:
+        if self.writable:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+    def child(self, owner: str) -> State:
+        """Return the state of another owner in the same directory, e.g. a shared token cache."""
+        return State(os.path.dirname(self.path), owner, writable=self.writable)

@@ -1,0 +1,133 @@
+"""The one pass runner: lock -> collectors -> cache -> hand-over, for every store mode.
+
+``run_pass`` is the whole sequence: take the cache lock, run the collectors (``occ.run.sources``),
+store their outputs in order, decide what changed, and decide whether the hook gets the data
+(``occ.run.handoff``). What "giving the hook the data" means is the only thing the modes differ
+in, so they pass it in as ``deliver``: ``--one-time`` and continuous mode run the hook in this
+process and commit on success (``occ.run.legacy``); ``collect`` writes the hand-over files for
+the hook unit (``occ.run.systemd``). ``deliver`` runs under the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from occ.config.model import Config
+from occ.core import fsutil
+from occ.core.cache import Cache, Stored, unsafe_reason
+from occ.core.state import State
+from occ.log import logfields
+from occ.run import sources
+from occ.run.handoff import Handoff, prepare
+
+LOG = logging.getLogger(__name__)
+
+
+class PassOutcome(NamedTuple):
+    """What ``run_pass`` did: whether the data changed, and ``deliver``'s status if it ran."""
+
+    changed: bool
+    delivered: int | None
+
+
+def run_pass(
+    config: Config,
+    *,
+    lock_timeout: float,
+    force: bool,
+    automatic: bool,
+    deliver: Callable[[Cache, Handoff], int],
+) -> PassOutcome:
+    """Run one store-mode pass and, when the hook must get the data, call ``deliver``.
+
+    ``automatic`` passes respect the back-off of a failing hook; ``force`` hands the data over
+    even when nothing changed. Raise CacheError (CacheBusy included) if the cache cannot be
+    used, and whatever ``deliver`` raises.
+    """
+    cache = Cache(config.cachedir, config.backup_cachedir)
+    with locked(cache, timeout=lock_timeout):
+        result = store_pass(config, cache)
+        handoff = prepare(config, cache, result, force=force, automatic=automatic)
+        if handoff is None:
+            return PassOutcome(result.changed, None)
+        return PassOutcome(result.changed, deliver(cache, handoff))
+
+
+@contextlib.contextmanager
+def locked(cache: Cache, *, timeout: float) -> Iterator[None]:
+    """Create the cache directories and hold the cache lock; clean up after crashed writers.
+
+    Raise CacheError if the directories cannot be created or the lock is not free in time.
+    """
+    cache.create_dirs()
+    with fsutil.Lock(cache.state_dir + "/lock", timeout=timeout):
+        cache.clean()
+        yield
+
+
+def store_pass(config: Config, cache: Cache) -> sources.PassResult:
+    """Collect, report source health, store, and log the pass summary. Caller holds the lock."""
+    outcomes = sources.collect(config, store=True, state_dir=cache.state_dir)
+    sources.report(outcomes, State(cache.state_dir, "health"))
+    result = store(cache, outcomes)
+    if result.changed:
+        keys = result.changed_keys
+        LOG.log(
+            logfields.NOTICE,
+            "changed: %s",
+            ", ".join(keys),
+            extra=logfields.fields(changed=True, keys=keys, message_id=logfields.MESSAGE_CHANGED),
+        )
+    else:
+        LOG.info(
+            "no change (%d key(s) checked)",
+            len(result.stored),
+            extra=logfields.fields(changed=False, message_id=logfields.MESSAGE_UNCHANGED),
+        )
+    return result
+
+
+def store(cache: Cache, outcomes: tuple[sources.Outcome, ...]) -> sources.PassResult:
+    """Store every output in order; on a change write the file list and refresh the backup.
+
+    Unsafe keys are skipped with a warning and the rest of the source is kept. The caller holds
+    the cache lock. Raise CacheError if the cache cannot be written.
+    """
+    stored: list[Stored] = []
+    for outcome in outcomes:
+        for key, value in outcome.outputs:
+            reason = unsafe_reason(key)
+            if reason is not None:
+                LOG.warning(
+                    "%s: output %r skipped: %s, so it cannot be a cache file name",
+                    outcome.name,
+                    key,
+                    reason,
+                    extra=logfields.fields(collector=outcome.name),
+                )
+                continue
+            stored.append(cache.store(key, value))
+    _warn_collisions(stored)
+    result = sources.PassResult(outcomes, tuple(stored))
+    if result.changed:
+        cache.write_file_list(result.files)
+    cache.sync()
+    if result.changed:
+        cache.refresh_backup()
+    return result
+
+
+def _warn_collisions(stored: list[Stored]) -> None:
+    seen: set[str] = set()
+    for item in stored:
+        if item.key in seen:
+            LOG.warning(
+                "key %r was produced more than once in this pass; %s holds the last "
+                "value, and the hook sees the file once per occurrence",
+                item.key,
+                item.path,
+            )
+        seen.add(item.key)

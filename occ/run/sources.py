@@ -1,0 +1,135 @@
+"""One pass: run the configured collectors, and in store mode cache what they returned.
+
+Every mode goes through here: print mode collects without writing; store mode (``--one-time``,
+continuous, ``collect``) also stores each output in order, decides what changed, and on a change
+writes ``os_config_files.json`` and refreshes the backup copy. Running the hook and committing
+belong to the callers (``occ.run.legacy``), because when and where that happens is what differs
+between modes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, NamedTuple
+
+from occ.collectors import registry
+from occ.collectors.base import Context, Output
+from occ.config.model import Config
+from occ.core.cache import Stored
+from occ.core.state import State
+from occ.errors import SourceNotConfigured, SourceUnavailable
+from occ.log import logfields
+
+LOG = logging.getLogger(__name__)
+
+DATA, NOT_CONFIGURED, UNAVAILABLE = "data", "not configured", "unavailable"
+
+
+class Outcome(NamedTuple):
+    """What one collector delivered in this pass."""
+
+    name: str
+    status: str  # DATA, NOT_CONFIGURED or UNAVAILABLE
+    reason: str
+    outputs: tuple[Output, ...]
+    http_status: int | None = None
+
+
+class PassResult(NamedTuple):
+    """A finished store-mode pass."""
+
+    outcomes: tuple[Outcome, ...]
+    stored: tuple[Stored, ...]  # pass order; a key appears once per occurrence
+
+    @property
+    def changed(self) -> bool:
+        return any(item.changed for item in self.stored)
+
+    @property
+    def files(self) -> list[str]:
+        """OS_CONFIG_FILES entries: every stored output of this pass, in order."""
+        return [item.path for item in self.stored]
+
+    @property
+    def changed_keys(self) -> list[str]:
+        return list(dict.fromkeys(item.key for item in self.stored if item.changed))
+
+
+def collect(config: Config, *, store: bool, state_dir: str) -> tuple[Outcome, ...]:
+    """Run every configured collector in order and return their outcomes.
+
+    ``store`` False is print mode: collectors avoid destructive reads and state is read-only.
+    Source failures become outcomes; nothing here raises for a bad source.
+    """
+    context = Context(config, state=State(state_dir, "pass", writable=store), store=store)
+    outcomes = []
+    try:
+        for name in config.collectors:
+            context.state = State(state_dir, name, writable=store)
+            outcomes.append(_run_collector(name, config, context))
+    finally:
+        context.close()
+    return tuple(outcomes)
+
+
+def _run_collector(name: str, config: Config, context: Context) -> Outcome:
+    started = time.monotonic()
+    try:
+        collector = registry.load(name)(config.section(name), context)
+        outputs = tuple(collector.collect())
+    except SourceNotConfigured as exc:
+        LOG.debug("%s: not configured (%s); skipped", name, exc)
+        return Outcome(name, NOT_CONFIGURED, str(exc), ())
+    except SourceUnavailable as exc:
+        return Outcome(name, UNAVAILABLE, str(exc), (), exc.http_status)
+    except Exception as exc:  # one broken source must not stop the others
+        LOG.error(
+            "%s: internal error, treated as unavailable; please report this bug",
+            name,
+            exc_info=True,
+            extra=logfields.fields(collector=name),
+        )
+        return Outcome(name, UNAVAILABLE, f"internal error: {type(exc).__name__}", ())
+    LOG.debug("%s: %d output(s) in %.2fs", name, len(outputs), time.monotonic() - started)
+    return Outcome(name, DATA, "", outputs)
+
+
+def report(outcomes: tuple[Outcome, ...], health: State) -> None:
+    """Log each unavailable source: a WARNING when its situation changes, INFO while it stays.
+
+    Repeating the same warning every 30 s for days buries everything else in the journal.
+    """
+    previous = health.load()
+    current = {o.name: o.reason for o in outcomes if o.status == UNAVAILABLE}
+    for outcome in outcomes:
+        unavailable = outcome.status == UNAVAILABLE
+        fields = logfields.fields(
+            collector=outcome.name,
+            http_status=outcome.http_status,
+            message_id=logfields.MESSAGE_SOURCE_UNAVAILABLE if unavailable else None,
+        )
+        if unavailable:
+            repeated = previous.get(outcome.name) == outcome.reason
+            LOG.log(
+                logging.INFO if repeated else logging.WARNING,
+                "%s: source unavailable%s: %s; keeping its previously cached data",
+                outcome.name,
+                " (still)" if repeated else "",
+                outcome.reason,
+                extra=fields,
+            )
+        elif outcome.name in previous:
+            LOG.log(logfields.NOTICE, "%s: source available again", outcome.name, extra=fields)
+    if current != previous:
+        health.save(current)  # a no-op in print mode, whose state is read-only
+
+
+def merged(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
+    """Return print mode's document: every output by key, the last value of a repeated key
+    kept at the key's first position."""
+    document: dict[str, Any] = {}
+    for outcome in outcomes:
+        for key, value in outcome.outputs:
+            document[key] = value
+    return document

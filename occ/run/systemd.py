@@ -1,0 +1,137 @@
+"""The systemd modes: ``collect``, ``run-hook`` and ``commit``.
+
+``os-collect-config.service`` runs ``collect`` as ``ExecCondition=``: it exits 0 when the hook
+must run (and leaves ``hook.env`` and ``pending.json`` in the runtime directory), UNCHANGED (100)
+when nothing is to be done, and ERROR (255) on any failure. The hook unit then runs
+``run-hook`` with ``EnvironmentFile=hook.env``, and only if the hook succeeded does the service
+run ``commit``, which marks exactly the bytes the hook saw as applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+from occ.config.model import Config
+from occ.core import envfile, fsutil
+from occ.core.cache import Cache
+from occ.errors import CacheBusy, CacheError, HookError
+from occ.run.handoff import Handoff, retry_policy
+from occ.run.runner import locked, run_pass
+from occ.status import ExitStatus
+
+LOG = logging.getLogger(__name__)
+
+PENDING = "pending.json"
+# A timer pass that finds the cache busy (a manual --one-time running its hook) skips quickly;
+# the next tick tries again. Waiting would hold up every later timer tick.
+COLLECT_LOCK_TIMEOUT_SECONDS = 5.0
+# commit has no later tick: it waits longer for a manual pass to finish with the cache.
+COMMIT_LOCK_TIMEOUT_SECONDS = 60.0
+
+
+def _pending_path(config: Config) -> str:
+    return os.path.join(os.path.dirname(config.hook_env_file) or ".", PENDING)
+
+
+def _discard_handover(config: Config) -> None:
+    for path in (config.hook_env_file, _pending_path(config)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def collect(config: Config) -> int:
+    """One automatic pass. Return OK if the hook must run, UNCHANGED otherwise.
+
+    Raise CacheError if the cache or the runtime directory cannot be written.
+    """
+    _discard_handover(config)  # a hand-over from an earlier activation is never reused
+    try:
+        outcome = run_pass(
+            config,
+            lock_timeout=COLLECT_LOCK_TIMEOUT_SECONDS,
+            force=False,
+            automatic=True,
+            deliver=lambda cache, handoff: _write_handover(config, handoff),
+        )
+    except CacheBusy:
+        LOG.info("another pass is using the cache; skipping this one")
+        return ExitStatus.UNCHANGED
+    return ExitStatus.UNCHANGED if outcome.delivered is None else ExitStatus.OK
+
+
+def _write_handover(config: Config, handoff: Handoff) -> int:
+    directory = os.path.dirname(config.hook_env_file) or "."
+    fsutil.make_private_dir(directory, parents=True)
+    try:
+        fsutil.atomic_write(_pending_path(config), handoff.to_json(config.cachedir))
+        fsutil.atomic_write(config.hook_env_file, envfile.render(handoff.variables()).encode())
+    except OSError as exc:
+        raise CacheError(f"cannot write the hook hand-over in {directory}: {exc.strerror}") from exc
+    return ExitStatus.OK
+
+
+def run_hook(config: Config, environ: dict[str, str]) -> int:
+    """Run the configured command with the files of the pending hand-over; return its status.
+
+    The files come from the environment (the hook unit's ``EnvironmentFile=``) or, when run by
+    hand, from the hook env file. Raise HookError if there is no pending hand-over.
+    """
+    names = ("OS_CONFIG_FILES", "OCC_CHANGED_FILES")
+    variables: dict[str, str] = {k: environ[k] for k in names if k in environ}
+    if "OS_CONFIG_FILES" not in variables:
+        data = fsutil.read_bytes(config.hook_env_file)
+        if data is None:
+            raise HookError(
+                f"nothing to apply: OS_CONFIG_FILES is not set and "
+                f"{config.hook_env_file} does not exist (run 'collect' first)"
+            )
+        try:
+            variables = envfile.parse(data.decode("utf-8", "surrogateescape"))
+        except ValueError as exc:
+            raise HookError(f"{config.hook_env_file}: {exc}") from exc
+    if not config.command:
+        LOG.warning("no command is configured; nothing to run, the data counts as applied")
+        return ExitStatus.OK
+    from occ.core import hook
+
+    return hook.run(config.command, variables, timeout=config.general.number("hook_timeout"))
+
+
+def run_mode(mode: str, config: Config) -> int:
+    """Run the systemd mode ``mode`` (collect, run-hook or commit); return its exit status."""
+    if mode == "collect":
+        return collect(config)
+    if mode == "run-hook":
+        return run_hook(config, dict(os.environ))
+    return commit(config)
+
+
+def commit(config: Config) -> int:
+    """Mark the data of the pending hand-over as applied (``<key>.json.last``).
+
+    Raise CacheError if the record is unreadable, belongs to another cache directory, or the
+    cache cannot be written.
+    """
+    path = _pending_path(config)
+    data = fsutil.read_bytes(path)
+    if data is None:
+        LOG.info("nothing to commit: %s does not exist", path)
+        return ExitStatus.OK
+    try:
+        cachedir, handoff = Handoff.from_json(data)
+    except ValueError as exc:
+        raise CacheError(f"{path} is not a valid hand-over record: {exc}") from exc
+    if cachedir != config.cachedir:
+        raise CacheError(
+            f"{path} was written for cachedir {cachedir}, "
+            f"but the configured cachedir is {config.cachedir}"
+        )
+    cache = Cache(config.cachedir, config.backup_cachedir)
+    with locked(cache, timeout=COMMIT_LOCK_TIMEOUT_SECONDS):
+        committed = cache.commit(handoff.records)
+        retry_policy(config, cache).succeeded()
+    _discard_handover(config)
+    LOG.info("committed: %s", ", ".join(committed) or "nothing changed")
+    return ExitStatus.OK
