@@ -10,7 +10,6 @@ logged copy is redacted; requests always carry the real values.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 MASK = "***"
 
@@ -67,8 +66,3 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     text = _QUERY_RE.sub(lambda m: m.group(1) + MASK, text)
     return _HEADER_RE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict:
-    """Return a copy of ``headers`` fit for logging."""
-    return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}

@@ -84,3 +84,9 @@ class Collector:
         Anything else is a bug and propagates.
         """
         raise NotImplementedError
+
+    def tls_verify(self, option: str = "ca_file") -> str | bool:
+        """Return how to verify this source's TLS certificates: the CA bundle that ``option``
+        names, or True for the system's CAs. Never False: a source that lets an operator turn
+        verification off does so explicitly, with a warning."""
+        return self.settings.text(option) or True

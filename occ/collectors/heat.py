@@ -61,12 +61,9 @@ class HeatCollector(Collector):
         for key in ("stack_id", "resource_name"):
             if not settings.text(key):
                 raise SourceNotConfigured(f"no {key}")
-        client = for_source(self.context, settings, found, verify=self._verify())
+        client = for_source(self.context, settings, found, verify=self.tls_verify())
         document = client.call("orchestration", settings.text("region_name"), self._metadata)
         return deployments.explode(self.name, document, self.context.config.deployment_keys)
-
-    def _verify(self) -> str | bool:
-        return self.settings.text("ca_file") or True
 
     def _metadata(self, endpoint: str, token: str) -> dict[str, Any]:
         """Return the resource's metadata. Raise SourceUnavailable on any failure."""
@@ -90,7 +87,7 @@ class HeatCollector(Collector):
             url,
             source=self.name,
             timeout=self.settings.number("timeout"),
-            verify=self._verify(),
+            verify=self.tls_verify(),
             headers={"X-Auth-Token": token, "Accept": "application/json"},
             allow_redirects=allow_redirects,
         )

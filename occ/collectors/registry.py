@@ -48,19 +48,10 @@ def check_requirements(config: Config) -> None:
     """
     zaqar = config.section("zaqar")
     if "zaqar" in config.collectors and zaqar.flag("use_websockets"):
-        import importlib.util
+        from occ.collectors.zaqar import websocket
 
-        try:
-            found = importlib.util.find_spec("websocket") is not None
-        except ImportError:
-            found = False
-        if not found:
-            raise ConfigError(
-                [
-                    "[zaqar] use_websockets: true needs the websocket-client package "
-                    "(pip install 'occ[websockets]', or the distribution's python3-websocket)"
-                ]
-            )
+        if not websocket.available():
+            raise ConfigError([f"[zaqar] {websocket.MISSING_PACKAGE}"])
 
 
 def load(name: str) -> type[Collector]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from occ.collectors import deployments
 from occ.collectors.base import Collector, Output
+from occ.core.digest import sha256_hex
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.http.response import Response
 
@@ -25,13 +26,7 @@ LOG = logging.getLogger(__name__)
 
 def digest(value: Any) -> str:
     """Return a digest of a JSON value that ignores key order and formatting."""
-    return _sha256(json.dumps(value, sort_keys=True))
-
-
-def _sha256(text: str) -> str:
-    import hashlib  # deferred: a pass where this source is not configured must stay light
-
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_hex(json.dumps(value, sort_keys=True).encode())
 
 
 def validators(headers: Any) -> dict[str, str]:
@@ -75,7 +70,7 @@ class RequestCollector(Collector):
         url = self.settings.text("metadata_url")
         if not url:
             raise SourceNotConfigured("[request] metadata_url is not set")
-        url_digest = _sha256(url)
+        url_digest = sha256_hex(url.encode())
         stored = self.context.state.load() if self.context.store else {}
         if stored.get("url") != url_digest:
             stored = {}
@@ -107,13 +102,12 @@ class RequestCollector(Collector):
         return document
 
     def _get(self, url: str, headers: dict[str, str]) -> Response:
-        ca_file = self.settings.text("ca_file")
         return self.context.http.get(
             url,
             source=self.name,
             timeout=self.settings.number("timeout"),
             headers=headers,
-            verify=ca_file or True,
+            verify=self.tls_verify(),
         )
 
     def _stored_document(self) -> Any:
@@ -125,7 +119,7 @@ class RequestCollector(Collector):
     def _save(self, url: str, kept: dict[str, str], document_digest: str) -> None:
         if not self.context.store:
             return
-        state = {"url": _sha256(url), "document": document_digest}
+        state = {"url": sha256_hex(url.encode()), "document": document_digest}
         state.update(kept)
         try:
             self.context.state.save(state)

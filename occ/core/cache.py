@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from occ.core import fsutil
+from occ.core.digest import sha256_hex
 from occ.core.state import STATE_DIRNAME
 from occ.errors import CacheError
 
@@ -48,12 +49,6 @@ def unsafe_reason(key: object) -> str | None:
 def encode(value: Any) -> bytes:
     """Return the original's byte format for a cached document."""
     return json.dumps(value, indent=1).encode("ascii")
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib  # only passes that hand data to a hook need digests
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _canonical(value: Any) -> str:
@@ -153,7 +148,7 @@ class Cache:
     def digest(self, key: str) -> str | None:
         """Return the SHA-256 of ``<key>.json`` as it is now, or None if it is missing."""
         data = fsutil.read_bytes(self.path(key))
-        return None if data is None else _sha256(data)
+        return None if data is None else sha256_hex(data)
 
     def commit(self, records: Iterable[tuple[str, str]]) -> list[str]:
         """Copy ``<key>.json`` to ``<key>.json.last`` for each (key, digest) whose file still
@@ -164,7 +159,7 @@ class Cache:
         committed = []
         for key, digest in records:
             data = fsutil.read_bytes(self.path(key))
-            if data is None or _sha256(data) != digest:
+            if data is None or sha256_hex(data) != digest:
                 LOG.warning(
                     "%s changed after the hook was started; not marking it applied; "
                     "the next pass hands it to the hook again",

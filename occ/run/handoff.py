@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from occ.config.model import Config
 from occ.core import fsutil, hook
 from occ.core.cache import Cache
+from occ.core.digest import sha256_hex
 from occ.core.state import State
 from occ.run import sources
 
@@ -31,8 +32,6 @@ class Handoff(NamedTuple):
 
     @classmethod
     def of(cls, cache: Cache, result: sources.PassResult) -> Handoff:
-        import hashlib
-
         keys = list(dict.fromkeys(item.key for item in result.stored))
         digests = {key: cache.digest(key) or "" for key in keys}
         changed = result.changed_keys
@@ -41,7 +40,7 @@ class Handoff(NamedTuple):
             files=tuple(result.files),
             changed_files=tuple(dict.fromkeys(cache.path(k) for k in changed)),
             records=tuple((k, digests[k]) for k in changed),
-            digest=hashlib.sha256(summary.encode()).hexdigest(),
+            digest=sha256_hex(summary.encode()),
         )
 
     def variables(self) -> dict[str, str]:
@@ -102,9 +101,6 @@ def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
 
 def config_fingerprint(config: Config) -> str:
     """Identify the configuration's content, so that editing it resets the hook back-off."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in config.files:
-        digest.update(path.encode() + b"\0" + (fsutil.read_bytes(path) or b"") + b"\0")
-    return digest.hexdigest()
+    return sha256_hex(
+        *(path.encode() + b"\0" + (fsutil.read_bytes(path) or b"") + b"\0" for path in config.files)
+    )

@@ -221,6 +221,6 @@ class CfnCollector(Collector):
             timeout=self.settings.number("timeout"),
             # The signed host must be the Host header sent, so send it explicitly.
             headers={"Host": target.host, "Content-Type": "application/json"},
-            verify=self.settings.text("ca_certificate") or True,
+            verify=self.tls_verify("ca_certificate"),
         )
         return response.body

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from occ.core.digest import sha256_hex
 from occ.core.state import State
 
 # A token this close to its expiry is not reused: it could run out in the middle of a pass
@@ -42,12 +43,9 @@ class Login(NamedTuple):
 
 def cache_owner(credentials: Credentials) -> str:
     """Return the state owner name for ``credentials``: ``keystone-<sha256>``."""
-    import hashlib  # deferred: a pass where this source is not configured must stay light
-
-    digest = hashlib.sha256()
-    for part in (credentials.auth_url, credentials.user_id, credentials.project_id):
-        digest.update(part.encode("utf-8") + b"\0")  # separated, so "ab"+"c" != "a"+"bc"
-    return "keystone-" + digest.hexdigest()
+    parts = (credentials.auth_url, credentials.user_id, credentials.project_id)
+    # Each part ends in NUL, so "ab" + "c" and "a" + "bc" differ.
+    return "keystone-" + sha256_hex(*(part.encode("utf-8") + b"\0" for part in parts))
 
 
 def token_cache(state: State, cache_dir: str | None, credentials: Credentials) -> State:

@@ -83,7 +83,8 @@ class ZaqarCollector(Collector):
     def _pop(self, found: Credentials, queue: str) -> Message | None:
         settings = self.settings
         verify = self._verify()
-        client = for_source(self.context, settings, found, verify=settings.text("ca_file") or True)
+        # Keystone is always verified, whatever ssl_certificate_validation says about Zaqar.
+        client = for_source(self.context, settings, found, verify=self.tls_verify())
         region = settings.text("region_name")
         if not settings.flag("use_websockets"):
             return client.call(
@@ -91,7 +92,7 @@ class ZaqarCollector(Collector):
             )
         from occ.collectors.zaqar import websocket  # only websocket users need it
 
-        if not websocket.available():
+        if not websocket.available():  # normally caught earlier, as a configuration error
             raise SourceUnavailable(websocket.MISSING_PACKAGE)
 
         def pop_ws(url: str, token: str) -> Message | None:
@@ -114,7 +115,7 @@ class ZaqarCollector(Collector):
                 "the queue server's identity is not checked"
             )
             return False
-        return self.settings.text("ca_file") or True
+        return self.tls_verify()
 
     def _pop_http(
         self, endpoint: str, token: str, queue: str, verify: bool | str

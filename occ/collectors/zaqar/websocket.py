@@ -21,19 +21,21 @@ from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import SourceUnavailable
 
 MISSING_PACKAGE = (
-    "use_websockets = true needs the websocket-client Python package, which is not installed "
-    "(install it, e.g. the occ[websocket] extra or python3-websocket)"
+    "use_websockets = true needs the websocket-client package, which is not installed "
+    "(pip install 'os-collect-config-systemd[websockets]', or the distribution's "
+    "python3-websocket)"
 )
 SUBSCRIPTION_TTL = 10000  # seconds, as the original asks
 
 
 def available() -> bool:
-    """Return True if the websocket-client package can be imported."""
+    """Return True if the websocket-client package is installed (found, not yet imported)."""
+    import importlib.util
+
     try:
-        importlib.import_module("websocket")
-    except ImportError:
+        return importlib.util.find_spec("websocket") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def ssl_options(verify: bool | str) -> dict[str, Any]:
