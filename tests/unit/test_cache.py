@@ -3,6 +3,7 @@ unsafe keys, modes, commit, backup and clean-up."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -483,3 +484,75 @@ def test_an_empty_backup_setting_copies_nothing(cachedir, tmp_path):
     cache.store("a", 1)
     cache.refresh_backup()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+# Write failures: one-line CacheError, nothing torn
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """Make every fsync fail with ENOSPC, as a full disk does at the moment data must land."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    return lambda: monkeypatch.setattr(os, "fsync", full)
+
+
+def temporaries(*directories: Path) -> list[str]:
+    return [p.name for d in directories for p in d.iterdir() if p.name.startswith(".occ-tmp-")]
+
+
+def test_a_failed_store_is_one_line_and_keeps_the_previous_file(cache, cachedir, disk_full):
+    cache.store("k", {"v": 1})
+    disk_full()
+    with pytest.raises(CacheError) as info:
+        cache.store("k", {"v": 2})
+    assert str(info.value) == f"cannot write {cachedir}/k.json: No space left on device"
+    assert (cachedir / "k.json").read_bytes() == encode({"v": 1})
+    assert temporaries(cachedir) == []
+
+
+def test_a_failed_first_store_leaves_no_orig(cache, cachedir, disk_full):
+    disk_full()
+    with pytest.raises(CacheError, match=r"^cannot write .*k\.json: No space left on device$"):
+        cache.store("k", 1)
+    assert sorted(p.name for p in cachedir.iterdir() if p.is_file()) == []
+
+
+def test_a_failed_commit_is_one_line_and_writes_no_last(cache, cachedir, disk_full):
+    cache.store("k", {"v": 1})
+    disk_full()
+    with pytest.raises(CacheError) as info:
+        commit(cache, "k")
+    assert str(info.value) == f"cannot write {cachedir}/k.json.last: No space left on device"
+    assert not (cachedir / "k.json.last").exists()
+    assert temporaries(cachedir) == []
+    assert cache.store("k", {"v": 1}).changed is True  # still not applied: offered again
+
+
+def test_a_failed_file_list_is_one_line_and_keeps_the_previous_list(cache, cachedir, disk_full):
+    cache.write_file_list([cache.path("a")])
+    before = (cachedir / "os_config_files.json").read_bytes()
+    disk_full()
+    with pytest.raises(CacheError) as info:
+        cache.write_file_list([cache.path("a"), cache.path("b")])
+    expected = f"cannot write {cachedir}/os_config_files.json: No space left on device"
+    assert str(info.value) == expected
+    assert (cachedir / "os_config_files.json").read_bytes() == before
+    assert temporaries(cachedir) == []
+
+
+def test_a_failed_backup_refresh_is_one_line_and_keeps_the_previous_copy(
+    cache, cachedir, tmp_path, disk_full
+):
+    backup = tmp_path / "backup"
+    cache.store("k", {"v": 1})
+    cache.refresh_backup()
+    cache.store("k", {"v": 2, "longer": True})
+    disk_full()
+    with pytest.raises(CacheError) as info:
+        cache.refresh_backup()
+    assert str(info.value) == f"cannot refresh the backup in {backup}: No space left on device"
+    assert (backup / "k.json").read_bytes() == encode({"v": 1})
+    assert temporaries(backup) == []
