@@ -4,7 +4,9 @@ the token cache, and re-authentication, against a fake Keystone on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime
+import errno
 import json
+import logging
 import os
 import stat
 from pathlib import Path
@@ -408,3 +410,60 @@ def test_a_token_response_without_the_header_is_unavailable(http, tmp_path, keys
     )
     with pytest.raises(SourceUnavailable, match="X-Subject-Token"):
         client(http, tmp_path, keystone).call("orchestration", None, str.__add__)
+
+
+@pytest.mark.parametrize("failing", ["mkdir", "fsync"])
+def test_a_token_that_cannot_be_cached_is_still_used_and_the_next_pass_logs_in_again(
+    http, tmp_path, keystone, caplog, monkeypatch, failing
+):
+    """A full disk when the token cache is written: creating its directory (CacheError) or
+    making the file durable (OSError) fails; the pass goes on with the fresh token."""
+    caplog.set_level(logging.WARNING, logger="occ")
+    cache_dir = tmp_path / "tokens"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, failing, full)
+        endpoint, token = client(http, tmp_path, keystone, cache_dir=str(cache_dir)).call(
+            "orchestration", None, endpoint_and_token
+        )
+    assert endpoint == "http://heat.invalid/v1/p"
+    assert keystone.valid(token)
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = warning.getMessage()
+    assert message.startswith("heat: cannot cache the Keystone token: ")
+    assert message.endswith("No space left on device")
+    assert token not in message
+    assert not cache_dir.exists() or list(cache_dir.iterdir()) == []
+    client(http, tmp_path, keystone, cache_dir=str(cache_dir)).call(
+        "orchestration", None, endpoint_and_token
+    )
+    assert keystone.issued() == 2  # nothing was cached, so the next pass logged in again
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: State.load lets NotADirectoryError/IsADirectoryError escape for an unreadable "
+    "token cache (its docstring promises {}), so a [keystone] cache_dir naming a file crashes "
+    "the source instead of logging in afresh",
+)
+@pytest.mark.parametrize("blocker", ["cache_dir_is_a_file", "token_file_is_a_directory"])
+def test_an_unreadable_token_cache_is_ignored_and_the_login_still_works(
+    http, tmp_path, keystone, blocker
+):
+    cache_dir = tmp_path / "tokens"
+    if blocker == "cache_dir_is_a_file":
+        cache_dir.write_text("")
+    else:
+        cache_dir.mkdir()
+        owner = token_cache.cache_owner(
+            Credentials(keystone.auth_url, keystone.user_id, "", keystone.project_id)
+        )
+        (cache_dir / f"{owner}.state").mkdir()
+    endpoint, token = client(http, tmp_path, keystone, cache_dir=str(cache_dir)).call(
+        "orchestration", None, endpoint_and_token
+    )
+    assert endpoint == "http://heat.invalid/v1/p"
+    assert keystone.valid(token)
