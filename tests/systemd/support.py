@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import pytest
+# Re-exported: the skipping helpers live in tests/support.py, shared by every suite.
+from tests.support import REPO, in_ci, install_command, loud, skip_or_fail
 
-REPO = Path(__file__).resolve().parent.parent.parent
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def loud(reason: str) -> str:
-    return f"SYSTEMD TESTS NOT RUN: {reason}"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with a loud reason; under CI (CI=true) fail instead, because CI must run it."""
-    if in_ci():
-        pytest.fail(loud(reason) + " (CI=true: failing instead of skipping)", pytrace=False)
-    pytest.skip(loud(reason))
+__all__ = ["REPO", "in_ci", "install_command", "loud", "skip_or_fail"]
 
 
 def have_systemd_analyze() -> bool:

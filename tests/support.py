@@ -1,0 +1,47 @@
+"""Helpers shared by every test suite: skipping that CI cannot ignore, and the install command
+for what a skipped test needs, taken from the one list of prerequisites."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PREREQUISITES = REPO / "tests" / "prerequisites.txt"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def loud(reason: str, label: str = "SYSTEMD TESTS") -> str:
+    """Return ``"<LABEL> NOT RUN: <reason>"``; the label says what was not run."""
+    return f"{label} NOT RUN: {reason}"
+
+
+def skip_or_fail(reason: str, *, label: str = "SYSTEMD TESTS") -> None:
+    """Skip with a loud reason; under CI (CI=true) fail instead, because CI must run it."""
+    if in_ci():
+        pytest.fail(loud(reason, label) + " (CI=true: failing instead of skipping)", pytrace=False)
+    pytest.skip(loud(reason, label))
+
+
+def listed_packages() -> list[str]:
+    """Return the Debian packages in tests/prerequisites.txt (one per line, ``#`` comments)."""
+    try:
+        text = PREREQUISITES.read_text()
+    except FileNotFoundError:
+        return []
+    names = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [name for name in names if name]
+
+
+def install_command(*packages: str) -> str:
+    """Return the command that installs ``packages``, each of which tests/prerequisites.txt
+    must list (so a skip never names a package that CI and tools/run-tests do not install)."""
+    listed = listed_packages()
+    unlisted = [package for package in packages if package not in listed]
+    assert not unlisted, f"add {', '.join(unlisted)} to {PREREQUISITES}"
+    return "apt-get install -y " + " ".join(packages)
