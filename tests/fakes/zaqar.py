@@ -109,14 +109,20 @@ class FakeZaqar:
 
 
 class FakeZaqarWebsocket:
-    """``silent``: complete the handshake, then never answer a frame."""
+    """``silent``: complete the handshake, then never answer a frame. ``tls``: serve wss://."""
 
     def __init__(
-        self, keystone: FakeKeystone, queues: Queues | None = None, *, silent: bool = False
+        self,
+        keystone: FakeKeystone,
+        queues: Queues | None = None,
+        *,
+        silent: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.keystone = keystone
         self.queues = queues or Queues()
         self.silent = silent
+        self.tls = tls
         self.frames: list[dict[str, Any]] = []  # every request frame received
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._connections: list[_Connection] = []
@@ -126,7 +132,8 @@ class FakeZaqarWebsocket:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "wss" if self.tls else "ws"
+        return f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def _notify(self, queue: str, message: dict[str, Any]) -> None:
         for connection in list(self._connections):
@@ -144,6 +151,8 @@ class FakeZaqarWebsocket:
                 sock, _ = self._listener.accept()
             except OSError:
                 return
+            if self.tls:  # the handshake happens on the connection's thread, at its first read
+                sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             connection = _Connection(self, sock)
             self._connections.append(connection)
             threading.Thread(target=connection.run, daemon=True).start()

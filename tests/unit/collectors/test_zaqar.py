@@ -18,6 +18,8 @@ from occ.collectors.zaqar.collector import pop_url
 from occ.collectors.zaqar.protocol import first_message
 from occ.core.state import state_dir
 from occ.errors import SourceNotConfigured, SourceUnavailable
+from tests import support
+from tests.fakes import zaqar as zaqar_fakes
 from tests.fakes.keystone import FakeKeystone
 from tests.fakes.server import FakeServer, Reply
 from tests.fakes.zaqar import FakeZaqar, FakeZaqarWebsocket, Queues
@@ -282,9 +284,20 @@ def test_validation_off_skips_verification_with_a_warning(harness, keystone, tls
 # --- websocket transport -----------------------------------------------------------------------
 
 
+def needs_websocket() -> None:
+    """websocket-client is in the test extra: without it, skip loudly (fail under CI)."""
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        support.skip_or_fail(
+            "websocket-client is not installed (pip install -e '.[test]', or tools/bootstrap)",
+            label="ZAQAR WEBSOCKET TESTS",
+        )
+
+
 @pytest.fixture
 def websocket_zaqar(keystone):
-    pytest.importorskip("websocket")
+    needs_websocket()
     with FakeZaqarWebsocket(keystone, Queues()) as fake:
         keystone.add_endpoint("messaging-websocket", fake.url)
         yield fake
@@ -334,7 +347,7 @@ def test_websocket_keeps_the_last_message_current(harness, keystone, websocket_z
 
 
 def test_websocket_server_that_never_replies_is_unavailable(harness, keystone):
-    pytest.importorskip("websocket")
+    needs_websocket()
     with FakeZaqarWebsocket(keystone, silent=True) as fake:
         keystone.add_endpoint("messaging-websocket", fake.url)
         with pytest.raises(SourceUnavailable, match="no reply within"):
@@ -351,7 +364,7 @@ def test_websocket_rejected_token_is_replaced_once(harness, keystone, websocket_
 
 
 def test_websocket_server_down_is_unavailable(harness, keystone):
-    pytest.importorskip("websocket")
+    needs_websocket()
     with FakeZaqarWebsocket(keystone) as fake:
         keystone.add_endpoint("messaging-websocket", fake.url)
     with pytest.raises(SourceUnavailable, match=r"cannot open ws://127\.0\.0\.1"):
@@ -376,3 +389,45 @@ def test_an_oversized_message_is_unavailable(harness, keystone, zaqar):
     zaqar.queues.post(QUEUE, {"blob": "x" * 5000})
     with pytest.raises(SourceUnavailable, match="larger than max_response_size"):
         harness.collect("zaqar", ini(keystone), max_response_size=4096)
+
+
+# --- websocket transport: TLS and frames -------------------------------------------------------
+
+
+@pytest.fixture
+def wss_zaqar(keystone, tls):
+    needs_websocket()
+    with FakeZaqarWebsocket(keystone, Queues(), tls=tls[0]) as fake:
+        keystone.add_endpoint("messaging-websocket", fake.url)
+        fake.queues.post(QUEUE, DOCUMENT)
+        yield fake
+
+
+def test_websocket_tls_is_verified_by_default(harness, keystone, wss_zaqar):
+    with pytest.raises(SourceUnavailable, match=r"^cannot open wss://127\.0\.0\.1:\d+: .*certif"):
+        harness.collect("zaqar", ini(keystone, **WEBSOCKETS))
+    assert wss_zaqar.frames == []
+    assert wss_zaqar.queues.pending(QUEUE) == [DOCUMENT]
+
+
+def test_websocket_ca_file_verifies_the_queue_server(harness, keystone, wss_zaqar, tls):
+    assert harness.collect("zaqar", ini(keystone, ca_file=tls[1], **WEBSOCKETS)) == EXPLODED
+    assert wss_zaqar.queues.pending(QUEUE) == []
+
+
+def test_websocket_validation_off_connects_without_verification(harness, keystone, wss_zaqar):
+    off = ini(keystone, ssl_certificate_validation="false", **WEBSOCKETS)
+    assert harness.collect("zaqar", off) == EXPLODED
+    assert wss_zaqar.queues.pending(QUEUE) == []
+
+
+@pytest.mark.parametrize("reply", [[], ["request"], "text", 42, None])
+def test_websocket_frame_that_is_json_but_not_an_object_is_unavailable(
+    harness, keystone, websocket_zaqar, monkeypatch, reply
+):
+    websocket_zaqar.queues.post(QUEUE, DOCUMENT)
+    monkeypatch.setattr(zaqar_fakes._Connection, "_handle", lambda connection, frame: reply)
+    not_an_object = r"^the websocket sent a frame that is not a JSON object$"
+    with pytest.raises(SourceUnavailable, match=not_an_object):
+        harness.collect("zaqar", ini(keystone, **WEBSOCKETS))
+    assert websocket_zaqar.queues.pending(QUEUE) == [DOCUMENT]
