@@ -1,4 +1,5 @@
-"""A pass over local sources stays light: it never imports the HTTP stack."""
+"""A pass over local sources stays light: it never imports the HTTP stack, nor a collector or
+a library that it does not run."""
 
 from __future__ import annotations
 
@@ -7,22 +8,36 @@ import sys
 
 from tests.conftest import REPO
 
+# Libraries that no idle pass over local sources uses. A package name stands for all its
+# submodules too.
+HEAVY = (
+    "requests", "urllib3", "dateutil", "ssl", "http.client", "subprocess", "systemd.journal",
+    "xml.etree.ElementTree", "concurrent.futures", "email.utils", "uuid", "hashlib",
+    "logging.handlers",
+)  # fmt: skip
+
+# What an idle pass of heat_local, local and a cached ec2 does not run: occ's HTTP layer, the
+# other collectors, and the parts of ec2 that only a walk or a config drive uses.
+UNUSED = (
+    "occ.http", "occ.collectors.heat", "occ.collectors.keystone", "occ.collectors.request",
+    "occ.collectors.cfn", "occ.collectors.zaqar", "occ.collectors.ec2.imds",
+    "occ.collectors.ec2.config_drive",
+)  # fmt: skip
+
 PROBE = """
 import sys
 sys.argv = ["os-collect-config", *{args!r}]
 from occ.cli.entry import main
 code = main()
-heavy = sorted(m for m in ("requests", "urllib3", "dateutil", "ssl", "http.client",
-                           "subprocess", "systemd.journal", "xml.etree.ElementTree",
-                           "concurrent.futures", "email.utils", "uuid", "hashlib")
-               if m in sys.modules)
+heavy = sorted(m for m in sys.modules if m in {heavy!r} or m.startswith({prefixes!r}))
 print("HEAVY=" + ",".join(heavy))
 sys.exit(code)
 """
 
 
-def run_probe(instance, *args):
-    code = PROBE.format(args=["collect", *instance.args(), *args])
+def run_probe(instance, *args, heavy=HEAVY):
+    prefixes = tuple(name + "." for name in heavy)
+    code = PROBE.format(args=["collect", *instance.args(), *args], heavy=heavy, prefixes=prefixes)
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -64,4 +79,26 @@ def test_unconfigured_network_sources_in_the_default_list_load_nothing_heavy(ins
     result = run_probe(instance, "--debug")
     assert result.returncode == 100, result.stderr
     assert "cfn: not configured" in result.stderr and "zaqar: not configured" in result.stderr
+    assert "HEAVY=\n" in result.stdout, result.stdout
+
+
+def test_idle_pass_with_a_realistic_config_imports_only_what_it_runs(instance):
+    # What an image runs: heat_local and local sources, and ec2 cached since the first boot
+    # (its metadata_url points at a closed port: a walk would fail, not reach a real service).
+    instance.write_config(
+        "[ec2]\nmetadata_url = http://127.0.0.1:9/latest/meta-data\ntimeout = 1\n"
+    )
+    text = instance.config.read_text().replace(
+        "collectors = heat_local\n", "collectors = heat_local\ncollectors = ec2\n"
+    )
+    instance.config.write_text(text)
+    instance.set_local("a.json", {"a": 1})
+    instance.set_heat_local({"h": 1})
+    instance.cachedir.mkdir(mode=0o700)
+    (instance.cachedir / "ec2.json").write_text('{\n "instance-id": "i-1"\n}')
+    assert run_probe(instance).returncode == 0
+    commit(instance)
+    result = run_probe(instance, "--debug", heavy=HEAVY + UNUSED)
+    assert result.returncode == 100, result.stderr
+    assert "ec2" in instance.cached("os_config_files.json").decode()
     assert "HEAVY=\n" in result.stdout, result.stdout
