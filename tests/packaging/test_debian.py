@@ -1,55 +1,35 @@
 """The Debian package: built from packaging/debian with the real toolchain, then inspected.
 
-The build takes a few seconds. It needs dpkg-dev, debhelper, dh-python, python3-all,
-python3-setuptools and python3-docutils; without them the test skips loudly (fails under CI).
+The build (tests/packaging/builders.py, once per session) takes a few seconds. It needs the
+packages tests/prerequisites.txt lists for it; without them the test skips loudly (fails under
+CI). lintian must find no error and no warning.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.packaging import builders
 from tests.systemd import support
 
 REPO = support.REPO
-TOOLS = {
-    "dpkg-buildpackage": "dpkg-dev",
-    "dh": "debhelper",
-    "dh_python3": "dh-python",
-    "rst2man": "python3-docutils",
-}
 UNITS = sorted(
     p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".timer", ".path")
 )
+POLLING_UNITS = (
+    "os-collect-config.timer",
+    "os-collect-config.path",
+    "os-collect-config-reload.path",
+)
+MIGRATE = "/usr/libexec/os-collect-config/migrate-from-daemon"
 
 
 @pytest.fixture(scope="module")
 def deb(tmp_path_factory) -> Path:
-    missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool) is None]
-    if missing:
-        support.skip_or_fail(
-            f"cannot build the Debian package: apt-get install {' '.join(missing)}"
-        )
-    base = tmp_path_factory.mktemp("deb")
-    source = base / "occ"
-    ignore = shutil.ignore_patterns(
-        ".git", "__pycache__", ".*_cache", ".tox", "build", "dist", "*.egg-info", "tests"
-    )
-    shutil.copytree(REPO, source, symlinks=True, ignore=ignore)
-    shutil.copytree(REPO / "packaging/debian", source / "debian", symlinks=True)
-    result = subprocess.run(
-        ["dpkg-buildpackage", "-us", "-uc", "-b"],
-        cwd=source,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (package,) = base.glob("os-collect-config_*_all.deb")
-    return package
+    return builders.deb(tmp_path_factory)
 
 
 def contents(deb: Path) -> dict[str, str]:
@@ -91,17 +71,55 @@ def test_program_man_page_and_config_are_installed(deb):
     assert "/etc/os-collect-config.conf" in control(deb, "conffiles")
 
 
-def test_only_the_timer_and_path_units_are_enabled_and_started(deb):
+def test_only_the_polling_units_get_snippets_and_migration_enables_them(deb):
     postinst = control(deb, "postinst")
-    for unit in (
-        "os-collect-config.timer",
-        "os-collect-config.path",
-        "os-collect-config-reload.path",
-    ):
-        assert f"deb-systemd-helper enable '{unit}'" in postinst
+    for unit in POLLING_UNITS:
+        # --no-enable: deb-systemd-helper only records the state (for purge) ...
+        assert f"deb-systemd-helper update-state '{unit}'" in postinst
+        assert f"deb-systemd-helper --quiet was-enabled '{unit}'" in postinst
     for static in ("os-collect-config.service", "os-collect-config-hook.service", "burst.timer"):
         assert static not in postinst
     assert "systemd-tmpfiles" in postinst
+    # ... and the migration script, after debhelper's snippets, enables on a fresh install.
+    assert postinst.index("deb-systemd-invoke") < postinst.index(f"{MIGRATE} --enable")
+    assert contents(deb)[MIGRATE].startswith("-rwx")
+
+
+def test_purge_removes_only_occs_own_state(deb):
+    postrm = control(deb, "postrm")
+    assert "deb-systemd-helper purge" in postrm
+    assert "rm -rf /var/lib/os-collect-config/.occ\n" in postrm
+    assert "rm -rf /var/lib/os-collect-config\n" not in postrm
+
+
+def test_takes_over_the_command_from_debians_original(deb):
+    fields = control(deb, "control")
+    assert "Breaks: python3-os-collect-config" in fields
+    assert "Replaces: python3-os-collect-config" in fields
+
+
+def test_the_launcher_is_the_plain_one(deb, tmp_path):
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True)
+    installed = (tmp_path / "usr/bin/os-collect-config").read_text()
+    assert installed == (REPO / "packaging/common/os-collect-config").read_text()
+    assert "from occ.cli.entry import main" in installed
+    code = "\n".join(line for line in installed.splitlines() if not line.startswith("#"))
+    assert "importlib" not in code and "pkg_resources" not in code
+
+
+def test_lintian_finds_no_error_and_no_warning(tmp_path_factory):
+    if subprocess.run(["which", "lintian"], capture_output=True).returncode:
+        support.skip_or_fail("lintian is not installed (apt-get install lintian)")
+    changes = builders.changes(tmp_path_factory)
+    result = subprocess.run(
+        ["lintian", "--fail-on", "error,warning", str(changes)],
+        capture_output=True,
+        text=True,
+        env={"PATH": builders.SYSTEM_PATH, "LANG": "C.UTF-8"},
+        timeout=600,
+    )
+    tags = [line for line in result.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert tags == [] and result.returncode == 0, result.stdout + result.stderr
 
 
 def test_runtime_dependencies(deb):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -67,7 +68,8 @@ class Container:
         tmp = os.environ.get("TMPDIR", tempfile.gettempdir())
         self.base = Path(tempfile.mkdtemp(prefix="occ-nspawn.", dir=tmp))
         self.root = self.base / "root"
-        self.name = self.base.name.replace(".", "-")
+        # A machine name is letters, digits and '-' only; mkdtemp's suffix may contain '_'.
+        self.name = re.sub(r"[^A-Za-z0-9-]", "-", self.base.name)
         self.console = self.base / "console.log"
         self.nspawn: subprocess.Popen | None = None
         self.pid1: int | None = None
