@@ -5,7 +5,7 @@ finds the public ``orchestration`` endpoint, and GETs
 ``stacks/<stack_id>/resources/<resource_name>/metadata``. A ``stack_id`` without ``/`` (a bare
 name or id) is first resolved to ``name/id`` through the redirect Heat answers for
 ``stacks/<stack_id>``. The ``metadata`` object of the answer is the ``heat`` document, exploded
-with the global ``deployment_key`` (contract.md section 3.4)."""
+with the global ``deployment_key`` (doc/compatibility.rst, "heat collector")."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """The request collector: one JSON document at a URL, usually a Swift temporary URL that Heat
-rewrites on every deployment change (contract.md sections 3.5 and 6.2).
+rewrites on every deployment change (doc/compatibility.rst, "request collector").
 
 Between passes it keeps the response's validators (``ETag``, ``Last-Modified``) in its state
 and sends a conditional GET; a 304 reuses the stored ``request.json``. That file can have been
-overwritten by a deployment that happens to be named ``request`` (contract.md section 4.3), so
-the state also keeps a digest of the document and a mismatch means an unconditional GET. The
-state holds digests, never the URL itself, which carries a signature. In print mode every GET
-is unconditional and nothing is saved.
+overwritten by a deployment that happens to be named ``request`` (doc/compatibility.rst,
+"Key collisions"), so the state also keeps a digest of the document and a mismatch means an
+unconditional GET. The state holds digests, never the URL itself, which carries a signature.
+In print mode every GET is unconditional and nothing is saved.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ stdlib ``configparser`` cannot express through its public interface. A repeated 
 *first* character is ``#`` or ``;`` are comments (an indented ``#`` line continues a value), a
 value wrapped entirely in quotes loses them, and an indented line that follows a blank line or a
 section header is an error. The reader below implements exactly those rules (see
-``contract.md`` section 2.2) and nothing else; meaning is given to the entries by
+doc/compatibility.rst, "INI dialect") and nothing else; meaning is given to the entries by
 ``occ.config.loader``.
 """
 

@@ -2,10 +2,10 @@
 completely and then frozen.
 
 Precedence and file discovery follow oslo.config exactly as os-collect-config used it
-(``contract.md`` section 2): scalars take the command line, then ``OS_<GROUP>__<KEY>``, then the
-last file that sets them, then the default; multi-valued options accumulate across files and
-the command line appends to them; positional collectors replace the configured list. Every
-problem is collected and reported at once as ``ConfigError``.
+(doc/compatibility.rst, "Precedence"): scalars take the command line, then
+``OS_<GROUP>__<KEY>``, then the last file that sets them, then the default; multi-valued options
+accumulate across files and the command line appends to them; positional collectors replace
+the configured list. Every problem is collected and reported at once as ``ConfigError``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The on-disk cache: store, compare, commit, the file list and the backup copy.
 
-Byte-compatible with the original (contract.md section 4): ``<key>.json`` is
+Byte-compatible with the original (doc/compatibility.rst, "Cache layout"): ``<key>.json`` is
 ``json.dumps(value, indent=1)`` without a trailing newline, ``<key>.json.orig`` is the first
 version ever stored, ``<key>.json.last`` the last version a hook applied, and
 ``os_config_files.json`` lists the files of the last pass that found changes. Unlike the

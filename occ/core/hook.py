@@ -6,8 +6,9 @@ changed ones), stdin/stdout/stderr inherited. Its exit status is reported the wa
 did (killed by signal N: 256 - N).
 
 A hook that keeps failing on the same data is retried by automatic passes with a doubling
-back-off and a finite number of attempts (contract.md section 5, row 15); new data, ``--force``
-or a changed configuration start over. The record lives in ``<cachedir>/.occ/hook.state``.
+back-off and a finite number of attempts (doc/compatibility.rst, "Hook retry back-off"); new
+data, ``--force`` or a changed configuration start over. The record lives in
+``<cachedir>/.occ/hook.state``.
 """
 
 from __future__ import annotations

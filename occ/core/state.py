@@ -1,9 +1,9 @@
 """Small persisted state between passes, one JSON file per owner (a source, the hook).
 
 State lives in ``<cachedir>/.occ/``: a directory name that cannot end in ``.json``, so it never
-collides with cache keys (contract.md section 4.1). Files are 0600 in a 0700 directory, because
-some state is secret (Keystone tokens). In print mode the state is read-only: ``save`` does
-nothing, so ``--print`` writes nothing at all.
+collides with cache keys (doc/compatibility.rst, "State directory"). Files are 0600 in a 0700
+directory, because some state is secret (Keystone tokens). In print mode the state is
+read-only: ``save`` does nothing, so ``--print`` writes nothing at all.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dateutil import parser as dateparser
 # describe the server, not a passing state, so retrying them only burns the deadline.
 _PERMANENT_5XX = frozenset({501, 505})
 
-# Link-local ranges that cloud metadata services live on (contract.md section 6.6).
+# Link-local ranges that cloud metadata services live on (doc/compatibility.rst, "HTTP policy").
 _NEVER_PROXIED = (
     ipaddress.ip_network("169.254.0.0/16"),
     ipaddress.ip_network("fe80::/10"),

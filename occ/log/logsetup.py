@@ -1,8 +1,8 @@
 """Applying the logging options (``--debug``, ``--log-file``, ``--use-journal`` ...).
 
 The original registers oslo.log's options and never applies them; here every one works
-(contract.md section 1.4). Every handler's output passes through ``occ.redact``, so a secret
-that reaches a log call by accident is still masked, and a broken log stream (EPIPE after a
+(doc/compatibility.rst, "Logging"). Every handler's output passes through ``occ.redact``, so a
+secret that reaches a log call by accident is still masked, and a broken log stream (EPIPE after a
 journald restart) never takes the program down.
 """
 

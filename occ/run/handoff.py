@@ -84,7 +84,7 @@ def prepare(
     if automatic and not force and not policy.allows(handoff.digest, fingerprint):
         return None
     if force:
-        policy.succeeded()  # contract 5.15: --force starts over
+        policy.succeeded()  # --force starts over (doc/compatibility.rst, "Hook retry back-off")
     policy.handed_over(handoff.digest, fingerprint)
     return handoff
 

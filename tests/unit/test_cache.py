@@ -1,5 +1,5 @@
-"""The on-disk cache (contract.md sections 4.1-4.7): byte format, .orig/.last, change rules,
-unsafe keys, modes, commit, backup and clean-up."""
+"""The on-disk cache (doc/compatibility.rst, "Cache layout"): byte format, .orig/.last, change
+rules, unsafe keys, modes, commit, backup and clean-up."""
 
 from __future__ import annotations
 
@@ -245,7 +245,7 @@ def test_an_original_last_with_another_key_order_is_unchanged(cachedir):
     assert Cache(str(cachedir)).store("k", {"a": 1, "b": 2}).changed is False
 
 
-# Unsafe keys (contract 5.1)
+# Unsafe keys (doc/compatibility.rst, "Key names")
 
 
 @pytest.mark.parametrize(
@@ -384,7 +384,7 @@ def test_the_file_list_is_a_json_array_in_the_originals_bytes(cache, cachedir):
     assert json.loads(data) == paths
 
 
-# Stale temporary files (contract 5.18)
+# Stale temporary files (doc/compatibility.rst, "Atomic writes")
 
 
 def test_clean_removes_temporary_files_left_by_crashed_writers(cache, cachedir):

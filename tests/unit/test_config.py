@@ -1,5 +1,6 @@
 """Loading the configuration: files, directories, environment, command line and validation
-(contract.md sections 2.1-2.5), through ``occ.config.load`` with a temporary HOME."""
+(doc/compatibility.rst, "Configuration files"), through ``occ.config.load`` with a temporary
+HOME."""
 
 from __future__ import annotations
 
@@ -132,7 +133,8 @@ def test_a_command_line_boolean_beats_the_file(conf):
 
 
 def test_multi_valued_options_accumulate_across_files_and_the_command_line_appends(conf):
-    # The contract's own example: a, b in file 1, c in file 2, d on the command line.
+    # The example of doc/compatibility.rst, "Precedence": a, b in file 1, c in file 2, d on the
+    # command line.
     a = conf.write("a.conf", "[DEFAULT]\ndeployment_key = a\ndeployment_key = b\n")
     b = conf.write("b.conf", "[DEFAULT]\ndeployment_key = c\n")
     cfg = conf.load([a, b], values={("DEFAULT", "deployment_key"): ["d"]})
@@ -541,7 +543,8 @@ def test_an_empty_string_value_is_set_not_unset(conf):
 
 
 def test_a_config_rendered_after_a_transport_switch_loads(conf):
-    # contract 2.6 step 5: the previous transport's section is rendered with empty values.
+    # doc/compatibility.rst, "Empty URI abort": the previous transport's section is rendered
+    # with empty values.
     a = conf.write(
         "a.conf",
         f"""

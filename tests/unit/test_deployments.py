@@ -1,4 +1,4 @@
-"""Deployment explosion (contract.md section 3.0 and section 5 row 16)."""
+"""Deployment explosion (doc/compatibility.rst, "Deployment explosion", "Malformed deployments")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Running the hook (occ.core.hook.run) and the bounded retry policy (contract.md section 5, row
-15)."""
+"""Running the hook (occ.core.hook.run) and the bounded retry policy (doc/compatibility.rst,
+"Hook retry back-off")."""
 
 from __future__ import annotations
 

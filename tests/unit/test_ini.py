@@ -1,4 +1,5 @@
-"""The INI dialect of oslo.config (contract.md section 2.2), as ``occ.config.ini`` reads it."""
+"""The INI dialect of oslo.config (doc/compatibility.rst, "INI dialect"), as
+``occ.config.ini`` reads it."""
 
 from __future__ import annotations
 

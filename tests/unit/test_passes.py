@@ -96,7 +96,8 @@ def test_a_source_with_only_unsafe_keys_changes_nothing(cache):
 
 
 def test_collisions_keep_the_last_writers_bytes_and_list_every_occurrence(cache, caplog):
-    # The contract's example (4.3): deployments dup (n=1), dup (n=2) and request.
+    # The example of doc/compatibility.rst, "Key collisions": deployments dup (n=1), dup (n=2)
+    # and request.
     document = {"deployments": ["..."]}
     outcome = data(
         "request",
@@ -141,7 +142,7 @@ def test_a_changed_pass_refreshes_the_backup(cache, tmp_path):
 
 
 def test_a_source_that_disappears_is_no_change_and_drops_out_with_the_next_change(cache):
-    # contract 4.7
+    # doc/compatibility.rst, "Disappearing sources"
     listing = Path(cache.cachedir) / "os_config_files.json"
     commit_all(cache, runner.store(cache, (data("a", ("a", 1)), data("b", ("b", 1)))))
     result = runner.store(cache, (data("a", ("a", 1)), unavailable("b")))

@@ -3,10 +3,10 @@
 For every ``[cfn] path`` (``Resource.Field[.key...]``) it sends one ``DescribeStackResource``
 request signed with AWS signature version 2, takes the JSON text of ``Field`` from the XML
 answer, walks the sub-keys, and merges the results (shallow update) into the ``cfn`` document,
-which is then exploded with ``[cfn] deployment_key`` (contract.md section 3.3). Any malformed
-answer makes the source unavailable; nothing here crashes a pass (section 5.2). The XML is
-parsed from the response bytes with a DOCTYPE refused outright, so neither entity expansion nor
-external entities can be used against the parser.
+which is then exploded with ``[cfn] deployment_key`` (doc/compatibility.rst, "cfn collector").
+Any malformed answer makes the source unavailable; nothing here crashes a pass
+(doc/compatibility.rst, "cfn crashes"). The XML is parsed from the response bytes with a DOCTYPE
+refused outright, so neither entity expansion nor external entities can be used against the parser.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Pure functions, no I/O. Heat's ``heat-api-cfn`` recomputes the signature (throug
 ``/v3/ec2tokens``) from the request's method, Host header, path and query parameters, so the
 host signed here must be exactly the Host header sent: ``host_header`` gives it, and the cfn
 collector sends it explicitly. Every signature uses a fresh HMAC object; the original reused one
-across paths, which made every path after the first fail with 403 (contract.md section 5.3).
+across paths, which made every path after the first fail with 403
+(doc/compatibility.rst, "cfn multi-path signing").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ec2 collector: the EC2-style instance metadata tree (contract.md sections 3.2, 5.5, 6.1).
+"""The ec2 collector: the EC2-style instance metadata tree (doc/compatibility.rst, "ec2 collector").
 
 Three steps, the first that yields data wins: the cached ``ec2.json`` (frozen after the first
 store, because consumers rely on ``instance-id`` staying put; ``[ec2] refresh`` turns that off),

@@ -1,4 +1,5 @@
-"""The OpenStack configuration drive as a source of EC2 metadata (contract.md section 3.2).
+"""The OpenStack configuration drive as a source of EC2 metadata
+(doc/compatibility.rst, "Config drive").
 
 Used by the ec2 collector before it asks the network: find the block device labelled
 ``config-2`` (vfat or iso9660) with ``blkid``, mount it read-only unless it is already mounted,

@@ -1,4 +1,4 @@
-"""IMDSv2 session tokens for the ec2 collector (contract.md section 6.1).
+"""IMDSv2 session tokens for the ec2 collector (doc/compatibility.rst, "IMDSv2").
 
 ``TokenSession`` fetches metadata nodes under one of three policies (``[ec2] imdsv2``):
 

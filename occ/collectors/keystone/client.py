@@ -3,8 +3,8 @@
 ``Keystone.call`` gives a source a service endpoint and a token, reusing a cached login when one
 is still good (``occ.collectors.keystone.token_cache``), so that a pass with a valid token makes
 no Keystone request at all. A token the service rejects with 401 is replaced once by a fresh
-login. Discovery follows the original (contract.md section 3.4): ``/v2.0`` in the auth URL is
-replaced by ``/`` to fetch the version document, the v3 entry's ``self`` link is the auth URL to
+login. Discovery follows the original (doc/compatibility.rst, "Keystone"): ``/v2.0`` in the auth URL
+is replaced by ``/`` to fetch the version document, the v3 entry's ``self`` link is the auth URL to
 use, and when discovery fails ``/v2.0`` becomes ``/v3`` instead. The wire format is in
 ``occ.collectors.keystone.wire``."""
 

@@ -1,4 +1,4 @@
-"""Where and for how long a Keystone token is reused (contract.md section 3.8).
+"""Where and for how long a Keystone token is reused (doc/compatibility.rst, "Token cache").
 
 A login (token, expiry, catalog) is stored as a small 0600 JSON state file, keyed by the
 SHA-256 of the auth URL, user and project, so heat and zaqar configured with the same

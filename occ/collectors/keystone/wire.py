@@ -1,5 +1,5 @@
 """The Keystone v3 wire format: version discovery, password authentication, token responses
-and catalog lookup (contract.md section 3.4). Pure functions, no I/O.
+and catalog lookup (doc/compatibility.rst, "Keystone"). Pure functions, no I/O.
 """
 
 from __future__ import annotations

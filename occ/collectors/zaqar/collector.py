@@ -5,12 +5,12 @@ Each pass pops one message (HTTP ``DELETE .../messages?pop=1``, or the websocket
 (``occ.collectors.keystone.client``). A popped message is an event that exists nowhere else
 afterwards, so its body is saved in zaqar's state (0600) at once, and that last body stays
 zaqar's document on every later pass until a newer message arrives; a hook that failed on it is
-therefore retried with it (contract.md section 5.21). Print mode never pops: it shows the saved
-body, if any.
+therefore retried with it (doc/compatibility.rst, "zaqar collector"). Print mode never pops: it
+shows the saved body, if any.
 
 TLS is verified by default (system CAs, or ``ca_file``); only an explicit
 ``ssl_certificate_validation = false`` turns verification off for Zaqar, with a warning on
-every pass (section 5.11). Keystone is always verified.
+every pass (doc/compatibility.rst, "Zaqar TLS off"). Keystone is always verified.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 One connection per pass: ``authenticate``, ``queue_create``, ``subscription_create``, then
 ``message_delete_many`` with ``pop``; when that finds the queue empty, wait for a subscription
 notification, but never longer than ``[zaqar] timeout`` (and the pass deadline): the original
-waited forever (contract.md sections 3.7 and 5.12). Every request is a JSON text frame
-``{"action", "headers", "body"}`` answered by one reply frame that echoes the request; a frame
-without a ``request`` is a notification.
+waited forever (doc/compatibility.rst, "zaqar collector", "No timeouts"). Every request is a
+JSON text frame ``{"action", "headers", "body"}`` answered by one reply frame that echoes the
+request; a frame without a ``request`` is a notification.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from tests.fakes.server import Reply
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "cfn"
 
 VECTORS = [
-    # secret, host, path, AKID, StackName, LogicalResourceId, signature (contract.md 3.3)
+    # secret, host, path, AKID, StackName, LogicalResourceId, signature
+    # (doc/compatibility.rst, "cfn collector")
     ("FEDCBA9876543210", "192.0.2.1:8000", "/v1/", "0123456789ABCDEF", "foo", "foo",
      "nQy/OJs22LTGH+NjGlgWVvXBCTv+mBCbw6+FXjrnZ2w="),
     ("SECRET", "127.0.0.1:18080", "/v1/", "AKID", "mystack", "server",

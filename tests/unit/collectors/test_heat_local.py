@@ -1,4 +1,5 @@
-"""The heat_local collector (contract.md section 3.1 and section 5 row 17)."""
+"""The heat_local collector
+(doc/compatibility.rst, "heat_local collector", "heat_local merge crash")."""
 
 from __future__ import annotations
 

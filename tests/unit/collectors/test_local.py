@@ -1,4 +1,4 @@
-"""The local collector (contract.md section 3.6 and section 5 row 6)."""
+"""The local collector (doc/compatibility.rst, "local collector", "Locale crash")."""
 
 from __future__ import annotations
 
@@ -247,7 +247,7 @@ def test_a_directory_owned_by_someone_else_makes_the_source_unavailable(tmp_path
     assert str(directory) in str(info.value)
 
 
-# Locale (contract 5.6)
+# Locale (doc/compatibility.rst, "Locale crash")
 
 
 def test_collecting_never_touches_the_process_locale(tmp_path, monkeypatch):

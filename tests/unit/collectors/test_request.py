@@ -19,8 +19,9 @@ from tests.fakes.server import FakeServer, Recorded, Reply
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "request"
 RAW = (FIXTURES / "document.json").read_bytes()
 DOCUMENT = json.loads(RAW)
-# What the contract says request yields for that document: the document, then the deployments
-# of the os-apply-config group and without a group, in list order; "script" stays inside.
+# What request yields for that document (doc/compatibility.rst, "request collector"): the
+# document, then the deployments of the os-apply-config group and without a group, in list
+# order; "script" stays inside.
 EXPECTED = [
     ("request", DOCUMENT),
     ("web-config", {"nginx": {"port": 80, "workers": 4}}),
