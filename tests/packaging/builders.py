@@ -44,7 +44,10 @@ _built: dict[str, Path] = {}
 def _require(tools: dict[str, str], what: str) -> None:
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if missing:
-        support.skip_or_fail(f"cannot build the {what}: apt-get install {' '.join(missing)}")
+        support.skip_or_fail(
+            f"cannot build the {what}: {support.install_command(*missing)}",
+            label=f"{what.upper()} TEST",
+        )
 
 
 def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess:

@@ -109,7 +109,10 @@ def test_the_launcher_is_the_plain_one(deb, tmp_path):
 
 def test_lintian_finds_no_error_and_no_warning(tmp_path_factory):
     if subprocess.run(["which", "lintian"], capture_output=True).returncode:
-        support.skip_or_fail("lintian is not installed (apt-get install lintian)")
+        support.skip_or_fail(
+            f"lintian is not installed ({support.install_command('lintian')})",
+            label="DEBIAN PACKAGE LINT TEST",
+        )
     changes = builders.changes(tmp_path_factory)
     result = subprocess.run(
         ["lintian", "--fail-on", "error,warning", str(changes)],

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from tests import support
 from tests.fakes.server import localhost_tls
 
 
@@ -13,5 +14,8 @@ from tests.fakes.server import localhost_tls
 def tls(tmp_path_factory):
     """(server SSL context, CA file) for a certificate of 127.0.0.1/localhost."""
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
+        support.skip_or_fail(
+            f"openssl makes their certificate: {support.install_command('openssl')}",
+            label="TLS TESTS",
+        )
     return localhost_tls(str(tmp_path_factory.mktemp("tls")))

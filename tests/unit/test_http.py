@@ -21,6 +21,7 @@ from occ.errors import SourceUnavailable
 from occ.http import retry
 from occ.http.client import Http
 from occ.http.response import Response
+from tests import support
 from tests.fakes.server import FakeServer, Reply
 
 
@@ -342,11 +343,17 @@ with FakeServer() as proxy, FakeServer() as plain, Ec2Metadata(
 
 def test_link_local_metadata_bypasses_a_proxy_in_a_private_network_namespace(tmp_path):
     """169.254.169.254 on the loopback device of a network namespace made for this test."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
-        pytest.skip("needs root, unshare and ip to make a private network namespace")
+    label = "LINK-LOCAL PROXY-BYPASS TEST"
+    if os.geteuid() != 0:
+        support.skip_or_fail("needs root to make a private network namespace", label=label)
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        packages = support.install_command("util-linux", "iproute2")
+        support.skip_or_fail(f"needs unshare and ip: {packages}", label=label)
     setup = "ip link set lo up && ip addr add 169.254.169.254/32 dev lo"
-    if subprocess.run(["unshare", "--net", "sh", "-c", setup], capture_output=True).returncode:
-        pytest.skip("cannot create a network namespace here")
+    made = subprocess.run(["unshare", "--net", "sh", "-c", setup], capture_output=True, text=True)
+    if made.returncode:
+        reason = f"cannot create a network namespace here: {made.stderr.strip()}"
+        support.skip_or_fail(reason, label=label)
     repo = Path(__file__).resolve().parents[2]
     script = tmp_path / "child.py"
     script.write_text(NAMESPACE_CHILD)

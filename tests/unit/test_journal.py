@@ -14,6 +14,7 @@ import pytest
 from occ import redact
 from occ.config import loader
 from occ.log import journal, logfields, logsetup
+from tests import support
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -32,7 +33,15 @@ def record_through(handler: logging.Handler, level: int, message: str, **extra) 
 @pytest.fixture
 def sent(monkeypatch):
     """Entries as python-systemd's own send() builds them, captured at its socket call."""
-    systemd_journal = pytest.importorskip("systemd.journal", reason="systemd-python missing")
+    try:
+        from systemd import journal as systemd_journal
+    except ImportError:
+        packages = support.install_command("libsystemd-dev", "pkg-config", "gcc", "python3-dev")
+        support.skip_or_fail(
+            f"systemd-python (the journal extra) is not installed: {packages}, then "
+            "tools/bootstrap, which adds the extra once libsystemd's headers are there",
+            label="JOURNALD TESTS",
+        )
     lines: list[list[str]] = []
     monkeypatch.setattr(systemd_journal, "sendv", lambda *args: lines.append(list(args)))
     return lines
