@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from occ.cli import parser
+from occ.cli import configcheck, parser
 from occ.collectors import registry
 from occ.config import loader
 from occ.config.model import Config
@@ -37,6 +37,8 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
         if getattr(args, "shell_completion", None):
             print(parser.completion_script(args.shell_completion, argument_parser), end="")
             return ExitStatus.OK
+        if getattr(args, "check_config", False) and not mode:
+            return configcheck.check(cmdline)
         return _run(mode, cmdline)
     except OccError as exc:
         LOG.error("%s", exc)
@@ -61,6 +63,9 @@ def _checked(settings: Config) -> Config:
 def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
     settings = loader.load(cmdline)
     logsetup.configure(settings.general)
+    # Print mode writes nothing, not even the record that the notices were shown.
+    writes = bool(settings.command) and not settings.general.flag("print_only")
+    configcheck.report_notices(settings, remember=writes or mode == "collect")
     if settings.general.flag("print_cachedir") and not mode:
         print(settings.cachedir)
         return ExitStatus.OK

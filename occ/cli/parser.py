@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate the configuration files (unknown sections and keys count as errors "
+        "here, though passes only warn about them), print every problem and exit: 0 if "
+        "valid, 78 if not",
+    )
+    parser.add_argument(
         "--shell_completion",
         choices=("bash", "zsh"),
         help="print a shell completion script and exit",

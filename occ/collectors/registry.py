@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from occ.collectors.base import Collector
 from occ.config.model import Config
 from occ.errors import ConfigError
+from occ.status import SYSTEMD_MODES
 
 REGISTRY = {
     "heat_local": "occ.collectors.heat_local:HeatLocalCollector",
@@ -33,6 +34,8 @@ def validate(names: Iterable[str]) -> None:
         hint = ""
         if any(c in name for c in ",[] \"'"):
             hint = " (list collectors one name per line: 'collectors = ec2', 'collectors = local')"
+        elif name in SYSTEMD_MODES:
+            hint = f" ('{name}' is a mode: it comes first: 'os-collect-config {name} [options]')"
         problems.append(
             f"[DEFAULT] collectors: unknown collector {name!r}{hint}; known: {', '.join(REGISTRY)}"
         )

@@ -55,6 +55,16 @@ def parse(text: str, source: str) -> list[Entry]:
 
     Raise ConfigError listing every syntax problem of the file (with line numbers).
     """
+    entries, problems = parse_all(text, source)
+    if problems:
+        raise ConfigError(problems)
+    return entries
+
+
+def parse_all(text: str, source: str) -> tuple[list[Entry], list[str]]:
+    """Given the text of one file, return its well-formed assignments in order and every
+    syntax problem (with line numbers). A malformed line costs only itself, so the other
+    lines are still validated and every problem is reported at once."""
     entries: list[Entry] = []
     problems: list[str] = []
     section: str | None = None
@@ -95,9 +105,7 @@ def parse(text: str, source: str) -> list[Entry]:
             flush()
             pending = _start_assignment(line, where, section, problems, lineno)
     flush()
-    if problems:
-        raise ConfigError(problems)
-    return entries
+    return entries, problems
 
 
 def _start_assignment(
@@ -124,6 +132,17 @@ def read(path: str) -> list[Entry]:
 
     Raise ConfigError if it cannot be read, is not UTF-8, or has syntax problems.
     """
+    entries, problems = read_all(path)
+    if problems:
+        raise ConfigError(problems)
+    return entries
+
+
+def read_all(path: str) -> tuple[list[Entry], list[str]]:
+    """Return the well-formed assignments of the file at ``path`` and its syntax problems.
+
+    Raise ConfigError if it cannot be read or is not UTF-8 (nothing of it can be used then).
+    """
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -133,4 +152,4 @@ def read(path: str) -> list[Entry]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
-    return parse(text, path)
+    return parse_all(text, path)

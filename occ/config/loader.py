@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from occ import redact
-from occ.config import ini, options, values
+from occ.config import ini, options, unknown, values
 from occ.config.model import Config, Section
 from occ.config.options import DEFAULT_GROUP, Opt, Value
 from occ.errors import ConfigError
@@ -77,54 +77,31 @@ def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> tuple[list[str
     return problems, files
 
 
-def _file_values(files: Sequence[str], problems: list[str]) -> dict[tuple[str, str], list[Raw]]:
-    """Read every file; return the raw values of known options, warn about near misses."""
+def _file_values(
+    files: Sequence[str], problems: list[str], notices: list[str]
+) -> dict[tuple[str, str], list[Raw]]:
+    """Read every file; return the raw values of known options. Syntax problems go to
+    ``problems`` (the well-formed lines are still used, so every problem shows at once),
+    unknown names to ``notices``."""
     found: dict[tuple[str, str], list[Raw]] = {}
-    warned = set()
+    seen: set[tuple[str, str]] = set()
     for path in files:
         try:
-            entries = ini.read(path)
+            entries, syntax = ini.read_all(path)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
+        problems.extend(syntax)
         for entry in entries:
             opt = options.find(entry.section, entry.key)
             if opt is not None:
                 where = f"{path}: [{entry.section}] {entry.key}"
                 found.setdefault((entry.section, opt.name), []).append(Raw(entry.value, where))
-            elif (entry.section, entry.key) not in warned:
-                warned.add((entry.section, entry.key))
-                _warn_unknown(entry)
+                continue
+            text = unknown.notice(entry, seen)
+            if text is not None:
+                notices.append(text)
     return found
-
-
-def _warn_unknown(entry: ini.Entry) -> None:
-    if entry.section == "default":
-        LOG.warning(
-            "%s:%d: section [default] is not [DEFAULT]; '%s' is ignored",
-            entry.source,
-            entry.lineno,
-            entry.key,
-        )
-    elif options.find(entry.section, entry.key.replace("-", "_")) is not None:
-        LOG.warning(
-            "%s:%d: [%s] %s is ignored; the key is spelled %s",
-            entry.source,
-            entry.lineno,
-            entry.section,
-            entry.key,
-            entry.key.replace("-", "_"),
-        )
-    elif entry.section == DEFAULT_GROUP and entry.key in options.IGNORED_DEFAULT_KEYS:
-        pass
-    elif entry.section in options.SECTIONS:
-        LOG.debug(
-            "%s:%d: unknown key [%s] %s ignored",
-            entry.source,
-            entry.lineno,
-            entry.section,
-            entry.key,
-        )
 
 
 class _Resolver:
@@ -205,15 +182,33 @@ class _Resolver:
         return None
 
 
+class Inspection(NamedTuple):
+    """Everything loading found: the configuration (None if invalid), its problems, and the
+    names it did not know."""
+
+    config: Config | None
+    problems: tuple[str, ...]
+    notices: tuple[str, ...]
+
+
 def load(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Config:
-    """Return the validated, frozen configuration.
+    """Return the validated, frozen configuration; unknown names are in ``Config.notices``.
 
     Raise ConfigError listing every problem: missing or unreadable files, syntax errors,
     invalid values and unknown ``$name`` references, each naming where the value came from.
     """
+    found = inspect(cmdline, environ)
+    if found.config is None:
+        raise ConfigError(found.problems)
+    return found.config
+
+
+def inspect(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Inspection:
+    """Load the configuration and return what was found, without raising for problems."""
     environ = os.environ if environ is None else environ
     problems, files = discover(cmdline, environ)
-    file_values = _file_values(files, problems)
+    notices: list[str] = []
+    file_values = _file_values(files, problems, notices)
     resolver = _Resolver(file_values, environ, cmdline)
     sections: dict[str, Section] = {}
     for group, opts in options.SECTIONS.items():
@@ -226,6 +221,6 @@ def load(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Conf
                 settings[opt.name] = opt.default
         sections[group] = Section(group, settings)
     problems += resolver.problems
-    if problems:
-        raise ConfigError(dict.fromkeys(problems))
-    return Config(tuple(files), MappingProxyType(sections))
+    unique = tuple(dict.fromkeys(problems))
+    config = None if unique else Config(tuple(files), MappingProxyType(sections), tuple(notices))
+    return Inspection(config, unique, tuple(notices))

@@ -65,13 +65,17 @@ class Section(Mapping[str, Value]):
 
 
 class Config:
-    """The whole configuration: ``files`` read, and one ``Section`` per group."""
+    """The whole configuration: ``files`` read, one ``Section`` per group, and ``notices``."""
 
-    __slots__ = ("_sections", "files")
+    __slots__ = ("_sections", "files", "notices")
 
-    def __init__(self, files: tuple[str, ...], sections: Mapping[str, Section]) -> None:
+    def __init__(
+        self, files: tuple[str, ...], sections: Mapping[str, Section], notices: tuple[str, ...] = ()
+    ) -> None:
         self.files = files
         self._sections = MappingProxyType(dict(sections))
+        # Unknown sections and keys, one line each: ignored, but worth telling the operator.
+        self.notices = notices
 
     def section(self, group: str) -> Section:
         return self._sections[group]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from occ import redact
+from occ.cli import configcheck
 from occ.collectors import registry
 from occ.config import loader, options
 from occ.errors import ConfigError
@@ -310,10 +311,17 @@ def test_the_key_for_print_is_print_only(conf):
     assert conf.load([a]).general.flag("print_only") is True
 
 
+def loaded_and_reported(conf, files):
+    """Load as a pass does and log the notices about unknown names, as a first pass would."""
+    cfg = conf.load(files)
+    configcheck.report_notices(cfg, remember=False)
+    return cfg
+
+
 def test_lowercase_default_section_is_ignored_with_a_warning(conf, caplog):
     a = conf.write("a.conf", "[default]\ncommand = not-honoured\n")
     with caplog.at_level(logging.WARNING, logger="occ"):
-        cfg = conf.load([a])
+        cfg = loaded_and_reported(conf, [a])
     assert cfg.command == ""
     assert any("[default]" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
@@ -329,7 +337,7 @@ def test_lowercase_default_section_is_ignored_with_a_warning(conf, caplog):
 def test_dashed_keys_are_not_honoured_and_warned_about(conf, caplog, text, group, key, default):
     a = conf.write("a.conf", text)
     with caplog.at_level(logging.WARNING, logger="occ"):
-        cfg = conf.load([a])
+        cfg = loaded_and_reported(conf, [a])
     expected = options.find(group, key).default if default is None else default
     assert cfg.section(group)[key] == expected
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -341,11 +349,11 @@ def test_a_dashed_key_is_warned_about_once(conf, caplog):
     a = conf.write("a.conf", "[DEFAULT]\nmin-polling-interval = 5\nmin-polling-interval = 6\n")
     b = conf.write("b.conf", "[DEFAULT]\nmin-polling-interval = 7\n")
     with caplog.at_level(logging.WARNING, logger="occ"):
-        conf.load([a, b])
+        loaded_and_reported(conf, [a, b])
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
 
 
-def test_oslo_log_keys_and_unknown_keys_are_ignored_silently(conf, caplog):
+def test_oslo_log_keys_are_ignored_silently_and_unknown_names_ignored_with_a_warning(conf, caplog):
     a = conf.write(
         "a.conf",
         """
@@ -360,9 +368,33 @@ def test_oslo_log_keys_and_unknown_keys_are_ignored_silently(conf, caplog):
         """,
     )
     with caplog.at_level(logging.WARNING, logger="occ"):
-        cfg = conf.load([a])
+        cfg = loaded_and_reported(conf, [a])
     assert cfg.command == ""
-    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"{a}:6: unknown section [unknown_section] ignored",
+        f"{a}:8: unknown key [heat] no_such_key ignored",
+    ]
+
+
+def test_a_misspelt_key_or_section_names_the_near_miss(conf, caplog):
+    a = conf.write("a.conf", "[DEFAULT]\ncolectors = local\n[heat_locl]\npath = /x\n")
+    with caplog.at_level(logging.WARNING, logger="occ"):
+        cfg = loaded_and_reported(conf, [a])
+    assert cfg.collectors == options.DEFAULT_COLLECTORS
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{a}:2: unknown key [DEFAULT] colectors ignored (did you mean 'collectors'?)",
+        f"{a}:4: unknown section [heat_locl] ignored (did you mean [heat_local]?)",
+    ]
+
+
+def test_a_malformed_line_does_not_hide_the_other_problems_of_its_file(conf):
+    a = conf.write("a.conf", "[DEFAULT]\nthis is not an assignment\npolling_interval = soon\n")
+    with pytest.raises(ConfigError) as caught:
+        conf.load([a])
+    assert len(caught.value.problems) == 2
+    assert f"{a}:2: expected 'key = value' or a [section] header" in caught.value.problems
+    assert any("polling_interval" in problem for problem in caught.value.problems)
 
 
 # 2.2 Booleans
