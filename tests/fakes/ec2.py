@@ -11,7 +11,9 @@ newlines. Other names starting with ``.`` are not listed.
 IMDSv2 (``--imds``): ``v1`` knows no tokens (``PUT /latest/api/token`` is 404, as on Nova);
 ``v2-optional`` hands out tokens and accepts requests with a valid token or none (a wrong or
 expired one is 401); ``v2-required`` answers 401 to any request without a valid token.
-``--token-put silent`` never answers the token PUT, like a hop limit dropping the response.
+``--token-put silent`` never answers the token PUT, like a hop limit dropping the response;
+``--token-put empty`` answers it 200 with an empty body. ``token_limit`` (attribute) answers
+only that many token PUTs; later ones get 503, as a failing renewal would.
 
 Standalone (the systemd end-to-end tests run it in a container on 169.254.169.254:80)::
 
@@ -56,7 +58,8 @@ class Ec2Metadata:
         self.root = os.path.realpath(root)
         self.imds = imds
         self.latency = latency  # seconds added to every answer
-        self.token_put = token_put  # "answer" or "silent"
+        self.token_put = token_put  # "answer", "silent" or "empty"
+        self.token_limit: int | None = None  # answer this many token PUTs, then 503
         self.expire_after: int | None = None  # expire all tokens when this many GETs arrived
         self.requests: list[tuple[str, str, str | None]] = []
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
@@ -119,6 +122,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.fake.stopping.wait(60)
             self.close_connection = True
             return None
+        if self.fake.token_put == "empty":
+            return self._send(200, b"")
+        if self.fake.token_limit is not None:
+            with self.fake.lock:
+                puts = sum(1 for method, _, _ in self.fake.requests if method == "PUT")
+            if puts > self.fake.token_limit:
+                return self._send(503, b"Service Unavailable")
         ttl = self.headers.get(TTL_HEADER, "")
         if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
             return self._send(400, b"Bad Request")
@@ -191,7 +201,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
     parser.add_argument("--root", required=True, help="directory served as the metadata tree")
     parser.add_argument("--imds", choices=MODES, default="v1", help="IMDSv2 behaviour")
-    parser.add_argument("--token-put", choices=("answer", "silent"), default="answer")
+    parser.add_argument("--token-put", choices=("answer", "silent", "empty"), default="answer")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     args = parser.parse_args()
     fake = Ec2Metadata(

@@ -353,3 +353,53 @@ def test_endless_tree_is_unavailable(harness, fake_server):
     fake_server.fallback = lambda request: Reply(body="again/")  # every directory has a child
     with pytest.raises(SourceUnavailable, match="too large"):
         harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
+
+
+# --- IMDSv2 failures: renewal refused, empty token ----------------------------------------------
+
+
+@pytest.mark.parametrize("refusal", ["503", "empty"])
+def test_a_token_renewal_that_fails_is_unavailable_after_one_attempt(harness, caplog, refusal):
+    with Ec2Metadata(str(FIXTURES / "nova"), imds="v2-required") as ec2:
+        ec2.expire_after = 1  # the first GET (the root listing) finds its token expired
+        if refusal == "503":
+            ec2.token_limit = 1  # the renewal PUT is answered 503
+        else:
+
+            def expire_and_answer_empty() -> None:
+                ec2.tokens.clear()
+                ec2.token_put = "empty"  # the renewal PUT is answered with no token
+
+            ec2.expire_tokens = expire_and_answer_empty
+        with pytest.raises(SourceUnavailable) as caught:
+            harness.collect("ec2", ini(ec2.url))
+    message = str(caught.value)
+    assert message.startswith(f"GET {ec2.url}{META}/: HTTP 401 Unauthorized, and no IMDSv2 token: ")
+    assert message.endswith(
+        "503 Service Unavailable" if refusal == "503" else "no token in the answer"
+    )
+    assert caught.value.http_status == 401
+    assert [m for m, _, _ in ec2.requests] == ["PUT", "GET", "PUT"]  # one renewal, no retries
+    assert fallback_warnings(caplog) == []
+
+
+def test_an_empty_token_falls_back_to_imdsv1_in_auto(harness, caplog):
+    with Ec2Metadata(str(FIXTURES / "nova"), imds="v2-optional", token_put="empty") as ec2:
+        assert harness.collect("ec2", ini(ec2.url)) == [("ec2", NOVA)]
+    puts = [r for r in ec2.requests if r[0] == "PUT"]
+    assert len(puts) == 1
+    gets = [r for r in ec2.requests if r[0] == "GET"]
+    assert gets and all(token is None for _, _, token in gets)
+    (warning,) = fallback_warnings(caplog)
+    assert "no token in the answer" in warning.getMessage()
+
+
+def test_an_empty_token_with_required_is_unavailable(harness, caplog):
+    ec2 = Ec2Metadata(str(FIXTURES / "nova"), imds="v2-required", token_put="empty")
+    with ec2, pytest.raises(SourceUnavailable) as caught:
+        harness.collect("ec2", ini(ec2.url, imdsv2="required"))
+    message = str(caught.value)
+    assert message.startswith("IMDSv2 is required ([ec2] imdsv2 = required) but no token")
+    assert message.endswith(f"PUT {ec2.url}/latest/api/token: no token in the answer")
+    assert [m for m, _, _ in ec2.requests] == ["PUT"]
+    assert fallback_warnings(caplog) == []
