@@ -15,11 +15,15 @@ import sys
 import time
 
 from occ import redact
+from occ.config import options
 from occ.config.model import Section
+from occ.config.options import DEFAULT_GROUP
 from occ.errors import ConfigError
 from occ.log import journal, logfields
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Logger names (occ.run.runner ...) are the code's layout, not something an operator needs:
+# each message names its source itself.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
 class RedactingFormatter(logging.Formatter):
@@ -124,12 +128,21 @@ def _configure(root: logging.Logger, general: Section) -> None:
     root.setLevel(logging.DEBUG if general.flag("debug") else logging.INFO)
 
 
+def _default_date_format() -> str:
+    opt = options.find(DEFAULT_GROUP, "log_date_format")
+    return str(opt.default) if opt is not None else "%Y-%m-%d %H:%M:%S"
+
+
 def configure_early(debug: bool) -> None:
     """Log to stderr before the configuration is loaded (config problems are reported here)."""
     logging.raiseExceptions = False
     root = logging.getLogger()
     if not root.handlers:
         handler = _console_handler(use_journal=False)
-        handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter()))
+        inner = handler.formatter or logging.Formatter(TEXT_FORMAT)
+        # The timestamps of errors found before the configuration is read (configuration
+        # errors, mostly) look like every later line's: the log_date_format default.
+        inner.datefmt = _default_date_format()
+        handler.setFormatter(RedactingFormatter(inner))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)

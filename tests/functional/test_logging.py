@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 def test_default_level_keeps_idle_passes_quiet_and_debug_shows_the_steps(occ, instance):
@@ -81,3 +82,20 @@ def test_an_unusable_log_file_is_a_configuration_error_not_a_crash(occ, instance
     assert result.returncode == 78
     assert "cannot set up logging" in result.stderr and "Traceback" not in result.stderr
     assert occ("collect", *instance.args("--log-file", "/nonexistent/x.log")).returncode == 255
+
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|NOTICE|WARNING|ERROR) (.*)$")
+
+
+def test_early_errors_and_pass_lines_share_one_format_without_logger_names(occ, instance):
+    broken = occ("--one-time", "--config-file", str(instance.root / "missing.conf"))
+    assert broken.returncode == 78
+    first = broken.stderr.splitlines()[0]
+    assert LINE.match(first), first
+    assert LINE.match(first).group(2) == "invalid configuration:"
+    instance.set_local("a.json", {"a": 1})
+    lines = occ(*instance.args("--one-time", "--debug"), check=0).stderr.splitlines()
+    logged = [line for line in lines if LINE.match(line)]
+    assert len(logged) >= 3, lines
+    # Internal module names (occ.run.runner, occ.core.hook ...) are not part of the lines.
+    assert not [line for line in logged if re.search(r"\bocc\.[a-z_]+", line)], logged
