@@ -39,14 +39,17 @@ class Site:
             f'[ -e {self.fail_file} ] && exit "$(cat {self.fail_file})"; exit 0'
         )
 
-    def config(self, extra: str = "", *, command: str | None = None) -> Config:
+    def config(
+        self, extra: str = "", *, command: str | None = None, cachedir: Path | None = None
+    ) -> Config:
         """Write the configuration file and load it as the program does."""
         command = self.hook_command if command is None else command
+        cachedir = self.cachedir if cachedir is None else cachedir
         self.config_file.write_text(
             textwrap.dedent(f"""\
             [DEFAULT]
             command = {command.replace("$", "$$")}
-            cachedir = {self.cachedir}
+            cachedir = {cachedir}
             backup_cachedir = {self.backup}
             hook_env_file = {self.hook_env}
             collectors = heat_local
