@@ -36,5 +36,5 @@ def test_a_log_line_keeps_no_tail_of_the_longer_secret(registry):
         "occ.test", logging.WARNING, __file__, 1, "heat: token %s rejected", (LONG,), None
     )
     line = RedactingFormatter(logging.Formatter(TEXT_FORMAT)).format(record)
-    assert line.endswith(" WARNING occ.test: heat: token *** rejected")
+    assert line.endswith(" WARNING heat: token *** rejected")
     assert "-then-the-rest" not in line
