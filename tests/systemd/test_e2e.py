@@ -394,18 +394,20 @@ def test_writing_into_local_data_triggers_a_pass_via_the_path_unit(box):
 def test_journal_has_structured_records_and_no_per_pass_noise(box):
     # make ec2 unavailable with an HTTP status: the listing disappears (404)
     box.c.sh("mv /srv/occ-test/md/latest /srv/occ-test/md/gone")
-    box.stop_timers()
-    box.c.run("systemctl", "start", SERVICE)
-    records = box.journal_json("-u", SERVICE, "OCC_COLLECTOR=ec2")
-    unavailable = [
-        r for r in records if r.get("MESSAGE_ID") == logfields.MESSAGE_SOURCE_UNAVAILABLE
-    ]
-    assert unavailable, records
-    record = unavailable[-1]
-    assert record["OCC_HTTP_STATUS"] == "404"
-    assert record["PRIORITY"] == "4"
-    assert record["SYSLOG_IDENTIFIER"] == "os-collect-config"
-    box.c.sh("mv /srv/occ-test/md/gone /srv/occ-test/md/latest")
+    try:  # the fake metadata is shared by the later tests: put it back whatever happens
+        box.stop_timers()
+        box.c.run("systemctl", "start", SERVICE)
+        records = box.journal_json("-u", SERVICE, "OCC_COLLECTOR=ec2")
+        unavailable = [
+            r for r in records if r.get("MESSAGE_ID") == logfields.MESSAGE_SOURCE_UNAVAILABLE
+        ]
+        assert unavailable, records
+        record = unavailable[-1]
+        assert record["OCC_HTTP_STATUS"] == "404"
+        assert record["PRIORITY"] == "4"
+        assert record["SYSLOG_IDENTIFIER"] == "os-collect-config"
+    finally:
+        box.c.sh("mv /srv/occ-test/md/gone /srv/occ-test/md/latest")
     changed = box.journal_json("-u", SERVICE, f"MESSAGE_ID={logfields.MESSAGE_CHANGED}")
     assert changed and changed[0]["OCC_CHANGED"] == "1"
     assert changed[0]["OCC_KEYS"] == "ec2"
