@@ -68,6 +68,11 @@ def test_the_page_documents_no_option_the_program_lacks():
 
 def test_the_page_names_the_systemd_units_that_ship():
     text = PAGE.read_text()
-    for unit in (support.REPO / "systemd").glob("os-collect-config*"):
-        if unit.suffix in (".timer", ".path") or unit.name == "os-collect-config.service":
-            assert unit.name in text, unit.name
+    units = [
+        unit.name
+        for unit in (support.REPO / "systemd").glob("os-collect-config*")
+        if unit.suffix in (".timer", ".path") or unit.name == "os-collect-config.service"
+    ]
+    assert "os-collect-config.service" in units and "os-collect-config.timer" in units
+    for name in units:
+        assert name in text, name

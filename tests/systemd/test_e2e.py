@@ -298,7 +298,7 @@ def test_enable_now_runs_the_hook_with_os_config_files(box):
     assert ec2 == {"instance-id": "i-0001", "v": "1"}  # committed after the hook succeeded
     backup = box.c.run("cat", "/run/os-collect-config/os_config_files.json").stdout
     assert json.loads(backup) == [f"{CACHE}/ec2.json"]
-    assert box.c.run("test", "-e", "/run/os-collect-config-pass", check=False).returncode != 0
+    assert box.c.run("test", "-e", "/run/os-collect-config-pass", check=False).returncode == 1
     assert box.show("os-collect-config-burst.timer", "ActiveState") == "active"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import subprocess
@@ -65,7 +66,9 @@ def test_native_entry_carries_identifier_priority_and_occ_fields(sent):
     assert fields["MESSAGE_ID"] == logfields.MESSAGE_SOURCE_UNAVAILABLE
     assert fields["LOGGER"] == "occ.test_journal"
     assert fields["CODE_FILE"] == __file__
-    assert int(fields["CODE_LINE"]) > 0
+    source, first = inspect.getsourcelines(record_through)
+    call = first + next(i for i, line in enumerate(source) if "logger.log(" in line)
+    assert int(fields["CODE_LINE"]) == call
     assert fields["CODE_FUNC"] == "record_through"
 
 

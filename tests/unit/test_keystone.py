@@ -195,7 +195,7 @@ def test_stale_or_malformed_entries_are_not_reused(changes, ttl):
 
 def test_the_entry_just_before_the_margin_is_still_reused():
     fresh = entry(expires_at=NOW + EXPIRY_MARGIN + 1)
-    assert token_cache.from_entry(fresh, NOW, 1800) is not None
+    assert token_cache.from_entry(fresh, NOW, 1800) == Login("t", [], NOW + EXPIRY_MARGIN + 1, True)
 
 
 def test_each_set_of_credentials_has_its_own_cache_file(tmp_path):
