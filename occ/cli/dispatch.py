@@ -39,6 +39,10 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
             return ExitStatus.OK
         if getattr(args, "check_config", False) and not mode:
             return configcheck.check(cmdline)
+        if getattr(args, "status", False) and not mode:
+            from occ.cli import status
+
+            return status.show(_readable_config(cmdline), as_json=bool(getattr(args, "json", 0)))
         return _run(mode, cmdline)
     except OccError as exc:
         LOG.error("%s", exc)
@@ -85,3 +89,12 @@ def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
     from occ.run import continuous
 
     return continuous.continuous(lambda: _checked(loader.load(cmdline)), settings)
+
+
+def _readable_config(cmdline: loader.CommandLine) -> Config:
+    """Return the configuration for --status; the defaults if it cannot be read (a monitor
+    running as another user cannot read a root-only file with passwords in it)."""
+    found = loader.inspect(cmdline)
+    if found.config is not None:
+        return found.config
+    return loader.load(cmdline._replace(config_files=(), config_dirs=()))

@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
+        "--status",
+        action="store_true",
+        help="show what the last passes found (sources, pending data, hook retries) and exit: "
+        "0 healthy, 1 degraded, 3 failing, 4 unknown; never waits for a running pass",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="with --status: print the status record as JSON"
+    )
+    parser.add_argument(
         "--check-config",
         action="store_true",
         help="validate the configuration files (unknown sections and keys count as errors "

@@ -99,6 +99,14 @@ class Config:
         return self.general.text("backup_cachedir") or ""
 
     @property
+    def status_file(self) -> str:
+        return self.general.text("status_file") or ""
+
+    @property
+    def metrics_file(self) -> str:
+        return self.general.text("metrics_file") or ""
+
+    @property
     def collectors(self) -> tuple[str, ...]:
         return self.general.items_of("collectors")
 

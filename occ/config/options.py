@@ -115,6 +115,20 @@ GENERAL = (
         "(systemd EnvironmentFile= syntax).",
     ),
     Opt(
+        "status_file",
+        PATH,
+        "/run/os-collect-config-status/status.json",
+        help="occ: where each pass records what it found, for 'os-collect-config --status' "
+        "(world-readable, secrets redacted; on tmpfs, rewritten without fsync).",
+    ),
+    Opt(
+        "metrics_file",
+        PATH,
+        "",
+        help="occ: a Prometheus textfile-collector file written after each pass (last pass, "
+        "sources up, changes, hook runs and failures, pending); empty means none.",
+    ),
+    Opt(
         "hook_timeout",
         FLOAT,
         0.0,

@@ -1,0 +1,207 @@
+"""What each pass leaves behind for ``os-collect-config --status`` and for monitoring.
+
+After every store-mode pass (and after ``commit``) the status record is rewritten: the last
+pass (time, result, duration), each source's health, what is pending for the hook, the hook's
+attempts and next retry, and whether a Keystone token is held (never the token). It lives on
+tmpfs (``status_file``, under ``/run``) and is rewritten without fsync: it changes on every
+pass, and durable state must not (an unchanged pass writes nothing durable). It holds no
+secret (reasons pass through ``occ.redact``), so it is world-readable and non-root monitoring
+can read it while ``.occ/`` stays private. The document's schema is in doc/status.rst.
+
+Status is advisory: failing to write it is logged and never fails a pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from occ import redact
+from occ.config.model import Config
+from occ.core.state import state_dir
+
+LOG = logging.getLogger(__name__)
+
+SCHEMA = 1
+RETRY_COMMAND = "os-collect-config retry"
+
+
+def read(path: str) -> dict[str, Any]:
+    """Return the status record at ``path``; ``{}`` if there is none or it is unusable."""
+    try:
+        with open(path, "rb") as handle:
+            document = json.loads(handle.read(1 << 20))
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) and document.get("schema") == SCHEMA else {}
+
+
+def record_pass(config: Config, *, mode: str, started: float, summary: dict[str, Any]) -> None:
+    """Record a finished pass. ``summary`` has ``result`` ("changed", "unchanged", "busy" or
+    "error"), and, when the sources ran, ``outcomes`` [(name, status, reason)], ``pending``
+    (keys not yet applied), ``handed_over`` and ``hook_exit`` (None if the hook did not run
+    in this process); "error" has ``error``, the one-line reason."""
+    previous = read(config.status_file)
+    now = time.time()
+    document = build(previous, config, now=now, mode=mode, started=started, summary=summary)
+    _write(config, document)
+
+
+def record_commit(config: Config) -> None:
+    """Record that the hook succeeded and its data was committed: nothing is pending."""
+    document = read(config.status_file)
+    if not document:
+        return
+    document["pending"] = []
+    document["hook"] = hook_state(config)
+    counters = document.setdefault("counters", {})
+    counters["hook_successes"] = counters.get("hook_successes", 0) + 1
+    _write(config, document)
+
+
+def build(
+    previous: dict[str, Any],
+    config: Config,
+    *,
+    now: float,
+    mode: str,
+    started: float,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """Return the new status record from the ``previous`` one and this pass's ``summary``."""
+    result = summary["result"]
+    sources = previous.get("sources", {})
+    if "outcomes" in summary:
+        sources = {
+            name: _source(sources.get(name, {}), config, name, status, reason, now)
+            for name, status, reason in summary["outcomes"]
+        }
+    pending = summary.get("pending", previous.get("pending", []))
+    return {
+        "schema": SCHEMA,
+        "last_pass": {
+            "mode": mode,
+            "started": started,
+            "finished": now,
+            "duration": round(now - started, 3),
+            "result": result,
+            "error": redact.redact(summary["error"]) if result == "error" else None,
+        },
+        "sources": sources,
+        "pending": pending,
+        "hook": hook_state(config),
+        "keystone": keystone_state(config, now),
+        "counters": _counters(previous.get("counters", {}), summary, previous.get("pending")),
+        "polling_interval": config.general.number("polling_interval"),
+        "retry_command": RETRY_COMMAND,
+    }
+
+
+def _source(
+    before: dict[str, Any], config: Config, name: str, status: str, reason: str, now: float
+) -> dict[str, Any]:
+    unavailable = status == "unavailable"
+    return {
+        "status": status,
+        "last_success": now if status == "data" else before.get("last_success"),
+        "last_error": redact.redact(reason) if unavailable else before.get("last_error"),
+        "last_error_at": now if unavailable else before.get("last_error_at"),
+        "consecutive_failures": before.get("consecutive_failures", 0) + 1 if unavailable else 0,
+        "cached": os.path.exists(os.path.join(config.cachedir, name + ".json")),
+    }
+
+
+def _counters(
+    before: dict[str, Any], summary: dict[str, Any], pending_before: Any
+) -> dict[str, int]:
+    counters = {
+        key: int(before.get(key, 0))
+        for key in ("passes", "changes_detected", "hook_handovers", "hook_failures")
+    }
+    counters["hook_successes"] = int(before.get("hook_successes", 0))
+    counters["passes"] += 1
+    pending = summary.get("pending") or []
+    if summary["result"] == "changed" and pending != (pending_before or []):
+        counters["changes_detected"] += 1
+    if summary.get("handed_over"):
+        counters["hook_handovers"] += 1
+    exit_status = summary.get("hook_exit")
+    if exit_status is not None:
+        counters["hook_failures" if exit_status else "hook_successes"] += 1
+    return counters
+
+
+def hook_state(config: Config) -> dict[str, Any]:
+    """Return the hook's retry record as status shows it (attempts, next retry, exhausted)."""
+    path = os.path.join(state_dir(config.cachedir), "hook.state")
+    record = read_json(path)
+    attempts = record.get("attempts")
+    next_attempt = record.get("next_attempt")
+    return {
+        "attempts": attempts if isinstance(attempts, int) and attempts > 0 else 0,
+        "next_retry": next_attempt if isinstance(next_attempt, (int, float)) else None,
+        "exhausted": record.get("exhausted") is True,
+    }
+
+
+def keystone_state(config: Config, now: float) -> dict[str, Any]:
+    """Return whether a Keystone token is cached and until when (never the token itself)."""
+    directories = {state_dir(config.cachedir)}
+    cache_dir = config.section("keystone").text("cache_dir")
+    if cache_dir:
+        directories.add(cache_dir)
+    expiries = []
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(directory):
+                if name.startswith("keystone-") and name.endswith(".state"):
+                    expires = read_json(os.path.join(directory, name)).get("expires_at")
+                    if isinstance(expires, (int, float)) and expires > now:
+                        expiries.append(float(expires))
+    return {"token_held": bool(expiries), "expires_at": max(expiries) if expiries else None}
+
+
+def read_json(path: str) -> dict[str, Any]:
+    """Return the JSON object in ``path``; ``{}`` if absent, unreadable or not an object."""
+    try:
+        with open(path, "rb") as handle:
+            value = json.loads(handle.read(1 << 20))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write(config: Config, document: dict[str, Any]) -> None:
+    from occ.run import metrics  # only passes with metrics_file set use it; import is cheap
+
+    try:
+        replace_file(config.status_file, (json.dumps(document, indent=1) + "\n").encode())
+    except OSError as exc:
+        LOG.info("cannot record the pass in %s: %s", config.status_file, exc.strerror)
+    if config.metrics_file:
+        try:
+            replace_file(config.metrics_file, metrics.render(document).encode())
+        except OSError as exc:
+            LOG.warning("cannot write the metrics file %s: %s", config.metrics_file, exc.strerror)
+
+
+def replace_file(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (mode 0644), creating its directory, without
+    fsync: the file is volatile by design and rewritten by the next pass. Raise OSError."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    temp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)  # world-readable whatever the umask says
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
