@@ -35,8 +35,9 @@ class ExitStatus(enum.IntEnum):
     ERROR = 255
 
 
-# The systemd modes, named by the first command-line argument.
-SYSTEMD_MODES = ("collect", "run-hook", "commit")
+# The systemd modes, named by the first command-line argument ("retry" is the operator's
+# command that clears the hook back-off and starts a pass the way the units do).
+SYSTEMD_MODES = ("collect", "run-hook", "commit", "retry")
 
 # What ``collect`` may return to ExecCondition=; occ.cli.entry maps anything else to ERROR.
 COLLECT_STATUSES = frozenset({ExitStatus.OK, ExitStatus.UNCHANGED, ExitStatus.ERROR})

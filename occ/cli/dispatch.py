@@ -75,6 +75,10 @@ def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
         return ExitStatus.OK
     _checked(settings)
     LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
+    if mode == "retry":
+        from occ.run import retry
+
+        return retry.retry_now(settings)
     if mode:
         from occ.run import systemd
 

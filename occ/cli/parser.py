@@ -22,7 +22,8 @@ Collect configuration metadata from the configured sources, cache it, and run a 
 
 systemd modes (first argument): 'collect' runs one pass and exits 0 when the hook must run,
 100 when nothing changed, 255 on error; 'run-hook' runs the configured command for the
-pending change; 'commit' marks the pending change as applied."""
+pending change; 'commit' marks the pending change as applied. 'retry' (for operators):
+forget a failing hook's back-off and run a pass with the hook now."""
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         argument_default=argparse.SUPPRESS,
         formatter_class=_HelpFormatter,
-        usage="%(prog)s [collect|run-hook|commit] [options] [collector ...]",
+        usage="%(prog)s [collect|run-hook|commit|retry] [options] [collector ...]",
     )
     parser.add_argument(
         "collectors",

@@ -166,3 +166,18 @@ def test_force_starts_the_retry_count_over(occ, instance):
     occ(*instance.args("--force"))
     time.sleep(1.1)
     occ("collect", *instance.args(), check=CHANGED)
+
+
+def test_retry_clears_the_back_off_and_runs_the_hook_now(occ, instance):
+    # Outside systemd (as here: PID 1 is not systemd) the pass and the hook run in process.
+    instance.set_local("a.json", {"a": 1})
+    instance.fail_hook(3)
+    assert occ(*instance.args("--one-time")).returncode == 3  # the hook fails: no commit
+    assert occ("collect", *instance.args()).returncode == UNCHANGED  # backing off
+    instance.fail_hook(None)  # the operator fixes the hook ...
+    result = occ("retry", *instance.args())  # ... and retries at once
+    assert result.returncode == 0, result.stderr
+    assert "hook back-off cleared" in result.stderr
+    assert len(instance.hook_runs()) == 2
+    assert (instance.cachedir / "a.json.json.last").exists()
+    assert not (instance.cachedir / ".occ" / "hook.state").exists()
