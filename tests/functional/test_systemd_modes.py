@@ -19,6 +19,17 @@ def hook_env(instance) -> dict:
     return envfile.parse((instance.runtime / "hook.env").read_text())
 
 
+def retry_record(instance) -> dict:
+    return json.loads((instance.cachedir / ".occ" / "hook.state").read_text())
+
+
+def move_next_attempt(instance, seconds_from_now: float) -> None:
+    """Drive the hook back-off through its record instead of sleeping through it."""
+    record = retry_record(instance)
+    record["next_attempt"] = time.time() + seconds_from_now
+    (instance.cachedir / ".occ" / "hook.state").write_text(json.dumps(record))
+
+
 def test_collect_run_hook_commit_cycle(occ, instance):
     instance.set_local("a.json", {"a": 1})
     occ("collect", *instance.args(), check=CHANGED)
@@ -77,16 +88,22 @@ def test_failed_hook_backs_off_then_retries_then_gives_up(occ, instance):
     instance.write_config(extra="[DEFAULT]\nhook_retry_limit = 2\nhook_retry_max_delay = 1\n")
     instance.set_local("a.json", {"a": 1})
     occ("collect", *instance.args(), check=CHANGED)  # hook unit fails: no commit
-    assert occ("collect", *instance.args()).returncode == UNCHANGED  # backing off
-    time.sleep(1.1)
+    assert retry_record(instance)["attempts"] == 1
+    move_next_attempt(instance, 3600)  # still within the back-off, however slow this machine
+    result = occ("collect", *instance.args())
+    assert result.returncode == UNCHANGED  # backing off
+    assert "next retry in" in result.stderr
+    move_next_attempt(instance, -1)  # the back-off has passed
     occ("collect", *instance.args(), check=CHANGED)  # second attempt
-    time.sleep(1.1)
+    assert retry_record(instance)["attempts"] == 2
+    move_next_attempt(instance, -1)
     result = occ("collect", *instance.args())
     assert result.returncode == UNCHANGED
     assert "not retrying" in result.stderr
     # New data starts over.
     instance.set_local("a.json", {"a": 2})
     occ("collect", *instance.args(), check=CHANGED)
+    assert retry_record(instance)["attempts"] == 1
 
 
 def test_manual_one_time_ignores_the_back_off(occ, instance):
@@ -157,14 +174,17 @@ def test_force_starts_the_retry_count_over(occ, instance):
     instance.write_config(extra="[DEFAULT]\nhook_retry_limit = 2\nhook_retry_max_delay = 1\n")
     instance.set_local("a.json", {"a": 1})
     instance.fail_hook(1)
-    occ(*instance.args("--one-time"))
-    occ(*instance.args("--one-time"))
-    # Two failed attempts: an automatic pass would give up now...
-    time.sleep(1.1)
-    assert occ("collect", *instance.args()).returncode == UNCHANGED
+    occ(*instance.args("--one-time"), check=1)
+    occ(*instance.args("--one-time"), check=1)
+    # Two failed attempts: an automatic pass would give up now, back-off or not...
+    move_next_attempt(instance, -1)
+    result = occ("collect", *instance.args())
+    assert result.returncode == UNCHANGED
+    assert "not retrying" in result.stderr
     # ...but a forced run starts over, so automatic retries resume after it.
-    occ(*instance.args("--force"))
-    time.sleep(1.1)
+    occ(*instance.args("--force"), check=1)
+    assert retry_record(instance)["attempts"] == 1
+    move_next_attempt(instance, -1)
     occ("collect", *instance.args(), check=CHANGED)
 
 
