@@ -38,9 +38,11 @@ def main() -> int:
     except KeyboardInterrupt:
         code, failed = 130, True
     except BrokenPipeError:
-        # stdout closed early (``--print | head``): not an error of ours.
+        # stdout closed early (``--print | head``): not an error of ours. In a systemd mode
+        # nothing is piped and the pass did not finish: 0 would tell ExecCondition= to run
+        # the hook on a hand-over that was never written.
         _silence_stdout()
-        code = 0
+        code, failed = 0, mode is not None
     except BaseException:  # the last line of defence for the exit status
         import traceback
 
