@@ -138,7 +138,8 @@ class FakeZaqarWebsocket:
     def _notify(self, queue: str, message: dict[str, Any]) -> None:
         for connection in list(self._connections):
             if queue in connection.subscribed:
-                note = {
+                note = {  # as real Zaqar notifies (tests/integration/test_zaqar.py)
+                    "ttl": message["ttl"],
                     "body": message["body"],
                     "queue_name": queue,
                     "Message_Type": "Notification",
@@ -224,11 +225,13 @@ class _Connection:
         if not _CLIENT_ID.match(str(headers.get("Client-ID", ""))):
             return 400, {"error": "malformed or missing Client-ID"}
         queue = str(body.get("queue_name", ""))
+        # Reply bodies as real Zaqar 23 sends them (tests/integration/test_zaqar.py checks).
         if action == "queue_create":
-            return 201, {"message": f"Queue {queue} created."}
+            return 201, f"Queue {queue} created."
         if action == "subscription_create":
             self.subscribed.add(queue)
-            return 201, {"subscription_id": secrets.token_hex(12)}
+            answer = {"subscription_id": secrets.token_hex(12)}
+            return 201, {**answer, "message": f"Subscription {queue} created."}
         if action == "message_delete_many" and body.get("pop"):
             return 200, {"messages": self.server.queues.pop(queue, int(body["pop"]))}
         return 400, {"error": f"unsupported action {action!r}"}
