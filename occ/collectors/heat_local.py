@@ -12,19 +12,23 @@ import logging
 from typing import Any
 
 from occ.collectors.base import Collector, Output
+from occ.core import fsutil
 from occ.errors import SourceUnavailable
 
 LOG = logging.getLogger(__name__)
 
 
 def read_document(path: str) -> Any:
-    """Return the parsed JSON of ``path``.
+    """Return the parsed JSON of the regular file ``path`` (never blocking on a FIFO, never
+    reading more than fsutil.READ_LIMIT_BYTES).
 
-    Raise FileNotFoundError if it does not exist, OSError if it cannot be read, ValueError if it
-    is not JSON.
+    Raise FileNotFoundError if it does not exist, OSError if it cannot be read or is not a
+    regular file, ValueError if it is not JSON.
     """
-    with open(path, "rb") as handle:
-        return json.loads(handle.read())
+    data = fsutil.read_bytes(path)
+    if data is None:
+        raise FileNotFoundError(path)
+    return json.loads(data)
 
 
 def merge(documents: list[tuple[str, Any]]) -> Any:

@@ -14,6 +14,7 @@ import os
 import stat
 
 from occ.collectors.base import Collector, Output
+from occ.core import fsutil
 from occ.errors import SourceUnavailable
 
 LOG = logging.getLogger(__name__)
@@ -64,24 +65,20 @@ def _read_checked(path: str, is_link: bool) -> bytes | None:
     Return None for an entry to skip. Raise SourceUnavailable if it cannot be trusted or read.
     """
     try:
-        # O_NONBLOCK: should the entry have become a FIFO, opening it must not hang the pass.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # Non-blocking and re-checked: the entry may have become a FIFO since the stat.
+        fd, st = fsutil.open_regular(path)
+    except fsutil.NotRegularFile:
+        LOG.warning("local: %s is not a regular file; skipped", path)
+        return None
     except OSError as exc:
         raise SourceUnavailable(f"cannot open {path}: {exc.strerror}") from exc
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            LOG.warning("local: %s is not a regular file; skipped", path)
-            return None
         if st.st_mode & stat.S_IWOTH:
             raise SourceUnavailable(f"{path} is world-writable")
         if is_link and st.st_uid != os.getuid():
             LOG.warning("local: %s links to a file owned by uid %d; skipped", path, st.st_uid)
             return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return fsutil.read_fd(fd, path)
     except OSError as exc:
         raise SourceUnavailable(f"cannot read {path}: {exc.strerror}") from exc
     finally:

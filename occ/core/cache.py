@@ -28,6 +28,16 @@ FILE_LIST = "os_config_files.json"
 KEY_MAX_BYTES = 245
 
 
+def is_utf8(key: str) -> bool:
+    """Return False for a key with a lone surrogate (``"\\ud800"`` in JSON) or an escaped byte
+    of a non-UTF-8 file name: no file name, log line or hook variable can carry it faithfully."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def unsafe_reason(key: object) -> str | None:
     """Return why ``key`` cannot be a cache file name, or None if it is safe."""
     if not isinstance(key, str):
@@ -39,9 +49,11 @@ def unsafe_reason(key: object) -> str | None:
             return f"it contains {name}"
     if key.startswith("."):
         return "it starts with '.'"
+    if not is_utf8(key):
+        return "it is not valid UTF-8"
     if key == FILE_LIST[: -len(".json")]:
         return "its file would overwrite the file list os_config_files.json"
-    if len(key.encode("utf-8", "surrogatepass")) > KEY_MAX_BYTES:
+    if len(key.encode("utf-8")) > KEY_MAX_BYTES:
         return f"it is longer than {KEY_MAX_BYTES} bytes"
     return None
 
@@ -54,6 +66,17 @@ def encode(value: Any) -> bytes:
 def _canonical(value: Any) -> str:
     # Key order is irrelevant; types are not (1, 1.0 and true differ).
     return json.dumps(value, sort_keys=True)
+
+
+def _read_own(path: str) -> bytes | None:
+    """Return the content of a file occ wrote in the cache; None if it is missing or a symlink
+    (never followed: its next write replaces the link itself). Raise OSError otherwise."""
+    try:
+        return fsutil.read_bytes(path, follow=False)
+    except fsutil.NotRegularFile:
+        if os.path.islink(path):
+            return None
+        raise
 
 
 class Stored(NamedTuple):
@@ -79,10 +102,13 @@ class Cache:
     def create_dirs(self) -> None:
         """Create the cache directory (mode 0700, its parent must exist) and the state directory.
 
-        Raise CacheError if that fails.
+        Raise CacheError if that fails, if either is writable by others, or if the state
+        directory is a symlink (the configured cache directory may be one).
         """
         fsutil.make_private_dir(self.cachedir)
-        fsutil.make_private_dir(self.state_dir)
+        fsutil.check_private(self.cachedir)
+        fsutil.make_private_dir(self.state_dir, follow=False)
+        fsutil.check_private(self.state_dir)
 
     def clean(self) -> None:
         """Remove temporary files left by an interrupted writer. Call it under the lock only:
@@ -93,21 +119,22 @@ class Cache:
 
     def read(self, key: str) -> Any:
         """Return the parsed ``<key>.json``; None if it is missing. Raise ValueError if invalid."""
-        data = fsutil.read_bytes(self.path(key))
+        data = fsutil.read_bytes(self.path(key), follow=False)
         return None if data is None else json.loads(data)
 
     def store(self, key: str, value: Any) -> Stored:
         """Write ``<key>.json`` (and ``.orig`` on first sight) and decide whether it changed.
 
-        The caller has checked ``unsafe_reason(key)``. Raise CacheError if writing fails.
+        The caller has checked ``unsafe_reason(key)``. Raise CacheError if reading or writing fails.
         """
         path = self.path(key)
         data = encode(value)
+        current = self._read(path)
         try:
-            if fsutil.read_bytes(path) != data:
+            if current != data:
                 self._unsynced = True
                 fsutil.atomic_write(path, data, sync_dir=False)
-            if not os.path.exists(path + ".orig"):
+            if not os.path.lexists(path + ".orig"):
                 self._unsynced = True
                 fsutil.atomic_write(path + ".orig", data, sync_dir=False)
                 return Stored(key, path, True)
@@ -116,7 +143,7 @@ class Cache:
         return Stored(key, path, self._differs_from_last(path, value))
 
     def _differs_from_last(self, path: str, value: Any) -> bool:
-        last = fsutil.read_bytes(path + ".last")
+        last = self._read(path + ".last")
         if last is None:
             return True  # never applied, or the hook has not succeeded yet
         try:
@@ -145,9 +172,18 @@ class Cache:
         except OSError as exc:
             raise CacheError(f"cannot write {path}: {exc.strerror}") from exc
 
+    def _read(self, path: str) -> bytes | None:
+        try:
+            return _read_own(path)
+        except OSError as exc:
+            raise CacheError(f"cannot read {path}: {exc.strerror}") from exc
+
     def digest(self, key: str) -> str | None:
-        """Return the SHA-256 of ``<key>.json`` as it is now, or None if it is missing."""
-        data = fsutil.read_bytes(self.path(key))
+        """Return the SHA-256 of ``<key>.json`` as it is now, or None if it is missing.
+
+        Raise CacheError if it cannot be read.
+        """
+        data = self._read(self.path(key))
         return None if data is None else sha256_hex(data)
 
     def commit(self, records: Iterable[tuple[str, str]]) -> list[str]:
@@ -158,7 +194,7 @@ class Cache:
         """
         committed = []
         for key, digest in records:
-            data = fsutil.read_bytes(self.path(key))
+            data = self._read(self.path(key))
             if data is None or sha256_hex(data) != digest:
                 LOG.warning(
                     "%s changed after the hook was started; not marking it applied; "
@@ -182,6 +218,7 @@ class Cache:
             return
         try:
             fsutil.make_private_dir(self.backup_cachedir, parents=True)
+            fsutil.check_private(self.backup_cachedir)
             for entry in os.scandir(self.cachedir):
                 if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
                     self._copy_to_backup(entry)
@@ -200,8 +237,9 @@ class Cache:
                 return
         except FileNotFoundError:
             pass
-        with open(entry.path, "rb") as handle:
-            data = handle.read()
+        data = fsutil.read_bytes(entry.path, follow=False)
+        if data is None:
+            return  # removed since the listing; the next pass copies the cache again
         fsutil.atomic_write(
             target, data, mode=source.st_mode & 0o777, sync_dir=False, mtime_ns=source.st_mtime_ns
         )

@@ -4,6 +4,11 @@ Every file occ writes goes through ``atomic_write``: a temporary file in the sam
 fsync, rename over the target, and an fsync of the directory (batched when the caller writes
 many files). Readers therefore see either the old or the new content, never a torn file, and a
 crash leaves at most a temporary file that ``remove_stale_temporaries`` cleans up later.
+
+Every file occ reads goes through ``open_regular``/``read_bytes``: opened without blocking (a
+FIFO cannot hang a pass), checked with fstat to be a regular file (``/dev/zero`` cannot exhaust
+memory) and read up to a size cap. Inside the cache, backup and state directories nothing is
+reached through a symlink: reads and the lock use O_NOFOLLOW, writes replace the name itself.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ import errno
 import fcntl
 import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 
 from occ.errors import CacheBusy, CacheError
 
+# The largest file occ reads (metadata, state, cache): far above any real Heat document, and
+# small enough that a runaway file cannot take the memory of every instance.
+READ_LIMIT_BYTES = 64 * 1024 * 1024
 TEMP_PREFIX = ".occ-tmp-"
 # Temporary names: ours, and those the original leaves behind after a crash
 # (tempfile.NamedTemporaryFile in the cache dir: "tmpXXXXXXXX", "tmp_meta_list.XXXXXXXX").
@@ -35,7 +44,7 @@ def atomic_write(
     """
     directory = os.path.dirname(path) or "."
     with contextlib.suppress(FileNotFoundError):
-        mode &= os.stat(path).st_mode & 0o7777
+        mode &= os.stat(path, follow_symlinks=False).st_mode & 0o7777
     temp = os.path.join(directory, TEMP_PREFIX + os.urandom(6).hex())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -67,20 +76,91 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def read_bytes(path: str) -> bytes | None:
-    """Return the content of ``path``, or None if it does not exist."""
+class NotRegularFile(OSError):
+    """A path names a FIFO, device, socket, directory, or a symlink where none may be."""
+
+    def __init__(self, path: str, what: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({what})", path)
+
+
+class FileTooLarge(OSError):
+    """A file is larger than the cap its reader allows."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"larger than {limit} bytes", path)
+
+
+def kind(mode: int) -> str:
+    """Return what a non-regular file of ``st_mode`` ``mode`` is, in words."""
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: str, *, follow: bool = True) -> tuple[int, os.stat_result]:
+    """Open ``path`` for reading without blocking; return (fd, fstat) of a regular file.
+
+    ``follow=False`` refuses a symlink as the last component. Raise FileNotFoundError if it
+    does not exist, NotRegularFile if it is not a regular file, OSError if it cannot be opened.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, flags if follow else flags | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise NotRegularFile(path, "a symbolic link") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFile(path, kind(st.st_mode))
+    return fd, st
+
+
+def read_fd(fd: int, path: str, *, limit: int | None = None) -> bytes:
+    """Return the rest of the file open at ``fd``. Raise FileTooLarge beyond ``limit`` bytes
+    (default READ_LIMIT_BYTES)."""
+    limit = READ_LIMIT_BYTES if limit is None else limit
+    chunks = []
+    size = 0
+    while chunk := os.read(fd, min(1 << 16, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge(path, limit)
+    return b"".join(chunks)
+
+
+def read_bytes(path: str, *, follow: bool = True, limit: int | None = None) -> bytes | None:
+    """Return the content of the regular file ``path``, or None if it does not exist.
+
+    Raise NotRegularFile, FileTooLarge, or OSError if it cannot be read (see ``open_regular``).
+    """
+    try:
+        fd, _ = open_regular(path, follow=follow)
     except FileNotFoundError:
         return None
+    try:
+        return read_fd(fd, path, limit=limit)
+    finally:
+        os.close(fd)
 
 
-def make_private_dir(path: str, *, parents: bool = False) -> None:
+def make_private_dir(path: str, *, parents: bool = False, follow: bool = True) -> None:
     """Create ``path`` with mode 0700 unless it exists; an existing mode is left alone.
 
-    Raise CacheError if it cannot be created (``parents=False``: a missing parent is an error,
-    so a cache on a not-yet-mounted filesystem is not silently created on the root one).
+    ``follow=False`` refuses a symlink in place of the directory (occ's own subdirectories;
+    configured directories may be links, as /var/run is). Raise CacheError if it cannot be
+    created or is not a directory (``parents=False``: a missing parent is an error, so a cache
+    on a not-yet-mounted filesystem is not silently created on the root one).
     """
     try:
         if parents:
@@ -93,8 +173,35 @@ def make_private_dir(path: str, *, parents: bool = False) -> None:
         if exc.errno == errno.ENOENT:
             raise CacheError(f"cannot create {path}: its parent directory does not exist") from exc
         raise CacheError(f"cannot create {path}: {exc.strerror}") from exc
-    if not os.path.isdir(path):
-        raise CacheError(f"{path} exists but is not a directory")
+    try:
+        st = os.stat(path, follow_symlinks=follow)
+    except OSError as exc:
+        raise CacheError(f"cannot use {path}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheError(f"{path} exists but is {kind(st.st_mode)}, not a directory")
+
+
+def check_private(path: str) -> None:
+    """Refuse a directory that someone else could write to (they could plant files the hook
+    applies, or swap names for symlinks). The mode is never changed for the operator.
+
+    Raise CacheError naming the command that fixes it.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise CacheError(f"cannot use {path}: {exc.strerror}") from exc
+    if st.st_uid not in (0, os.getuid()):
+        raise CacheError(
+            f"refusing {path}: it is owned by uid {st.st_uid}; run: chown {os.getuid()} {path}"
+        )
+    # Group write is fine for our own group (root's, as a rule); anyone else's is not.
+    loose = stat.S_IWOTH | (stat.S_IWGRP if st.st_gid not in (0, os.getgid()) else 0)
+    if st.st_mode & loose:
+        raise CacheError(
+            f"refusing {path}: it is writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"run: chmod go-w {path}"
+        )
 
 
 def remove_stale_temporaries(directory: str) -> int:
@@ -129,7 +236,17 @@ class Lock:
         self._fd: int | None = None
 
     def __enter__(self) -> Lock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        try:
+            # O_NOFOLLOW: a planted ".occ/lock -> /etc/x" must not make root create /etc/x.
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            what = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise CacheError(f"cannot open the lock file {self.path}: {what}") from exc
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise CacheError(f"cannot use the lock file {self.path}: it is {kind(mode)}")
         deadline = time.monotonic() + self.timeout
         delay = 0.01
         while True:

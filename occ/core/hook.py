@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from occ import status
 from occ.core.state import State
-from occ.errors import HookError
+from occ.errors import CacheError, HookError
 from occ.log import logfields
 
 if TYPE_CHECKING:
@@ -103,9 +104,32 @@ class RetryPolicy:
         self.max_delay = max(max_delay, self.base_delay)
         self.limit = limit
 
-    def allows(self, digest: str, config_fingerprint: str) -> bool:
-        """Return True if data with ``digest`` may go to the hook now; log why not otherwise."""
+    def load(self) -> dict[str, Any]:
+        """Return the record; a malformed one is reset with a WARNING (a corrupt record must
+        neither block the hook forever nor fail every pass). Raise CacheError if unreadable."""
         record = self.state.load()
+        if record and not _well_formed(record):
+            LOG.warning("ignoring malformed hook retry record %s; starting over", self.state.path)
+            self.save({})  # reset: one warning, not one per read
+            return {}
+        return record
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Store ``record`` (an empty one removes the file). Raise CacheError if that fails."""
+        try:
+            if record:
+                self.state.save(record)
+            else:
+                self.state.clear()
+        except OSError as exc:
+            raise CacheError(f"cannot write {self.state.path}: {exc.strerror}") from exc
+
+    def allows(self, digest: str, config_fingerprint: str) -> bool:
+        """Return True if data with ``digest`` may go to the hook now; log why not otherwise.
+
+        Raise CacheError if the record cannot be read or updated.
+        """
+        record = self.load()
         if record.get("digest") != digest or record.get("config") != config_fingerprint:
             return True
         attempts = int(record.get("attempts", 0))
@@ -119,7 +143,7 @@ class RetryPolicy:
                         attempt=attempts, message_id=(logfields.MESSAGE_HOOK_RETRIES_EXHAUSTED)
                     ),
                 )
-                self.state.save(dict(record, exhausted=True))
+                self.save(dict(record, exhausted=True))
             return False
         wait = float(record.get("next_attempt", 0)) - time.time()
         if wait > 0:
@@ -136,15 +160,15 @@ class RetryPolicy:
         """Record a hand-over of ``digest`` to the hook; return its attempt number.
 
         Recorded before the hook runs, so that a hook that never reports back (a crash, a
-        failed hook unit) still counts as a failed attempt.
+        failed hook unit) still counts as a failed attempt. Raise CacheError if it cannot be.
         """
         import random
 
-        record: dict[str, Any] = self.state.load()
+        record = self.load()
         same = record.get("digest") == digest and record.get("config") == config_fingerprint
         attempts = int(record.get("attempts", 0)) + 1 if same else 1
         delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
-        self.state.save(
+        self.save(
             {
                 "digest": digest,
                 "config": config_fingerprint,
@@ -156,6 +180,40 @@ class RetryPolicy:
         )
         return attempts
 
+    def withdrawn(self, digest: str) -> None:
+        """Take back the last hand-over of ``digest``: the hook never started (its hand-over
+        could not be written, the shell could not be run). Raise CacheError if that fails."""
+        record = self.load()
+        if record.get("digest") != digest:
+            return
+        if record["attempts"] <= 1:
+            self.save({})
+        else:  # it was allowed to run now, so it may run again at once
+            self.save(
+                dict(record, attempts=record["attempts"] - 1, next_attempt=0, exhausted=False)
+            )
+
     def succeeded(self) -> None:
-        """Forget the attempts: the hook succeeded, or an operator forced a new start."""
-        self.state.clear()
+        """Forget the attempts: the hook succeeded, or an operator forced a new start.
+
+        Raise CacheError if the record cannot be removed.
+        """
+        self.save({})
+
+
+_FIELDS: dict[str, Any] = {
+    "digest": str,
+    "config": str,
+    "attempts": int,
+    "next_attempt": (int, float),
+}
+
+
+def _well_formed(record: dict[str, Any]) -> bool:
+    for name, types in _FIELDS.items():
+        value = record.get(name)
+        if not isinstance(value, types) or isinstance(value, bool):
+            return False
+    # JSON allows Infinity: such a next_attempt would block the hook for good.
+    finite = math.isfinite(record["next_attempt"])
+    return finite and record["attempts"] >= 0 and isinstance(record.get("exhausted", False), bool)

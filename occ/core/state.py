@@ -4,6 +4,11 @@ State lives in ``<cachedir>/.occ/``: a directory name that cannot end in ``.json
 collides with cache keys (doc/compatibility.rst, "State directory"). Files are 0600 in a 0700
 directory, because some state is secret (Keystone tokens). In print mode the state is
 read-only: ``save`` does nothing, so ``--print`` writes nothing at all.
+
+Most state is advisory (source health, HTTP validators, token caches): a state file that is
+corrupt, of the wrong type or unreadable gives one WARNING and counts as empty, so a pass never
+fails forever on it. ``required`` state (the hook's retry record) guards what the hook is given:
+an unreadable one raises CacheError instead (doc/guarantees.rst, "State and cache faults").
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 from typing import Any
 
 from occ.core import fsutil
+from occ.errors import CacheError
 
 LOG = logging.getLogger(__name__)
 
@@ -28,22 +34,39 @@ def state_dir(cachedir: str) -> str:
 class State:
     """The persisted state of one owner, as a JSON object."""
 
-    def __init__(self, directory: str, owner: str, *, writable: bool = True) -> None:
+    def __init__(
+        self, directory: str, owner: str, *, writable: bool = True, required: bool = False
+    ) -> None:
         self.path = os.path.join(directory, owner + ".state")
         self.writable = writable
+        self.required = required
 
     def load(self) -> dict[str, Any]:
-        """Return the stored object; an absent or unreadable file gives ``{}`` (state is a
-        cache of facts that can be re-learnt, never the only copy of anything)."""
-        data = fsutil.read_bytes(self.path)
+        """Return the stored object; an absent file gives ``{}``, and so does a corrupt one
+        (state is a cache of facts that can be re-learnt, never the only copy of anything).
+
+        Raise CacheError if a ``required`` state file cannot be read (wrong type, EACCES);
+        advisory state logs a WARNING and gives ``{}``.
+        """
+        try:
+            data = fsutil.read_bytes(self.path, follow=False)
+        except OSError as exc:
+            if self.required:
+                raise CacheError(f"cannot read {self.path}: {exc.strerror}") from exc
+            LOG.warning("ignoring state file %s: %s; starting afresh", self.path, exc.strerror)
+            return {}
         if data is None:
             return {}
         try:
             value = json.loads(data)
-        except ValueError:
-            LOG.warning("ignoring corrupt state file %s", self.path)
+        except (ValueError, RecursionError):
+            value = None
+        if not isinstance(value, dict):
+            LOG.warning("ignoring corrupt state file %s; starting afresh", self.path)
+            with contextlib.suppress(OSError):
+                self.clear()  # reset: one warning, not one per read
             return {}
-        return value if isinstance(value, dict) else {}
+        return value
 
     def save(self, value: dict[str, Any]) -> None:
         """Store ``value`` atomically (mode 0600). Raise OSError if that fails."""
@@ -55,6 +78,7 @@ class State:
         fsutil.atomic_write(self.path, json.dumps(value, sort_keys=True).encode(), mode=0o600)
 
     def clear(self) -> None:
+        """Remove the state file. Raise OSError if that fails."""
         if self.writable:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)

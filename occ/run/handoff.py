@@ -8,15 +8,17 @@ committed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any, NamedTuple
 
 from occ.config.model import Config
-from occ.core import fsutil, hook
+from occ.core import envfile, fsutil, hook
 from occ.core.cache import Cache
 from occ.core.digest import sha256_hex
 from occ.core.state import State
+from occ.errors import CacheError, OccError
 from occ.run import sources
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +48,17 @@ class Handoff(NamedTuple):
     def variables(self) -> dict[str, str]:
         return hook.environment(self.files, self.changed_files)
 
+    def env_file(self) -> bytes:
+        """Return the hook env file (``EnvironmentFile=`` syntax) handing this over.
+
+        Raise CacheError if a path cannot be written in it.
+        """
+        try:
+            # surrogateescape: a configured path with non-UTF-8 bytes keeps its bytes.
+            return envfile.render(self.variables()).encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:
+            raise CacheError(f"cannot hand over {exc.object!r}: it is not valid UTF-8") from exc
+
     def to_json(self, cachedir: str) -> bytes:
         record: dict[str, Any] = dict(self._asdict(), cachedir=cachedir)
         return json.dumps(record, indent=1).encode()
@@ -74,25 +87,38 @@ def prepare(
     The hook runs when something changed, or always with ``force``. ``automatic`` passes
     (timer, continuous mode) respect the back-off for a hook that keeps failing on the same
     data; a manual pass does not, and ``force`` also starts the attempt count over. A returned
-    hand-over has been recorded as an attempt. Caller holds the lock.
+    hand-over has been rendered and then recorded as an attempt (before the hook starts, so a
+    hook that never reports back still counts); a mode that then fails to start the hook calls
+    ``withdraw``. Caller holds the lock. Raise CacheError if the hand-over cannot be rendered
+    or the hook state cannot be read or written.
     """
     if not (result.changed or force):
         return None
     handoff = Handoff.of(cache, result)
+    handoff.env_file()  # a name that cannot be handed over must fail before it is recorded
     policy = retry_policy(config, cache)
     fingerprint = config_fingerprint(config)
     if automatic and not force and not policy.allows(handoff.digest, fingerprint):
         return None
     if force:
-        policy.succeeded()  # --force starts over (doc/compatibility.rst, "Hook retry back-off")
+        policy.succeeded()  # contract 5.15: --force starts over
     policy.handed_over(handoff.digest, fingerprint)
     return handoff
+
+
+def withdraw(config: Config, cache: Cache, handoff: Handoff) -> None:
+    """Take back the attempt ``prepare`` recorded for ``handoff``: the hook never got it.
+
+    Never raises: the failure that stopped the hand-over is the one to report.
+    """
+    with contextlib.suppress(OccError):
+        retry_policy(config, cache).withdrawn(handoff.digest)
 
 
 def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
     general = config.general
     return hook.RetryPolicy(
-        State(cache.state_dir, "hook"),
+        State(cache.state_dir, "hook", required=True),
         base_delay=general.number("polling_interval"),
         max_delay=general.number("hook_retry_max_delay"),
         limit=general.integer("hook_retry_limit"),
@@ -102,5 +128,15 @@ def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
 def config_fingerprint(config: Config) -> str:
     """Identify the configuration's content, so that editing it resets the hook back-off."""
     return sha256_hex(
-        *(path.encode() + b"\0" + (fsutil.read_bytes(path) or b"") + b"\0" for path in config.files)
+        *(
+            path.encode("utf-8", "surrogateescape") + b"\0" + _content(path) + b"\0"
+            for path in config.files
+        )
     )
+
+
+def _content(path: str) -> bytes:
+    try:
+        return fsutil.read_bytes(path) or b""
+    except OSError:  # read a moment ago by the loader; gone or replaced since: the path will do
+        return b""

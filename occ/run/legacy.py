@@ -15,8 +15,9 @@ from typing import Callable
 from occ.config.model import Config
 from occ.core.cache import Cache
 from occ.core.state import State, state_dir
+from occ.errors import HookError
 from occ.run import sources
-from occ.run.handoff import Handoff, retry_policy
+from occ.run.handoff import Handoff, retry_policy, withdraw
 from occ.run.runner import run_pass
 
 # How long a manual or continuous pass waits for another pass to release the cache.
@@ -59,9 +60,12 @@ def _hook_in_process(config: Config) -> Callable[[Cache, Handoff], int]:
     def deliver(cache: Cache, handoff: Handoff) -> int:
         from occ.core import hook  # loads subprocess: only passes that run the hook need it
 
-        code = hook.run(
-            config.command, handoff.variables(), timeout=config.general.number("hook_timeout")
-        )
+        timeout = config.general.number("hook_timeout")
+        try:
+            code = hook.run(config.command, handoff.variables(), timeout=timeout)
+        except HookError:  # the shell did not start: no attempt of the hook
+            withdraw(config, cache, handoff)
+            raise
         if code == 0:
             cache.commit(handoff.records)
             retry_policy(config, cache).succeeded()

@@ -16,10 +16,11 @@ from typing import Any, NamedTuple
 from occ.collectors import registry
 from occ.collectors.base import Context, Output
 from occ.config.model import Config
-from occ.core.cache import Stored
+from occ.core.cache import Stored, is_utf8
 from occ.core.state import State
-from occ.errors import SourceNotConfigured, SourceUnavailable
+from occ.errors import OccError, SourceNotConfigured, SourceUnavailable
 from occ.log import logfields
+from occ.redact import redact
 
 LOG = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
     Repeating the same warning every 30 s for days buries everything else in the journal.
     """
     previous = health.load()
-    current = {o.name: o.reason for o in outcomes if o.status == UNAVAILABLE}
+    # Reasons quote server answers and URLs: the stored copy must not keep a signature.
+    current = {o.name: redact(o.reason) for o in outcomes if o.status == UNAVAILABLE}
     for outcome in outcomes:
         unavailable = outcome.status == UNAVAILABLE
         fields = logfields.fields(
@@ -110,7 +112,7 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
             message_id=logfields.MESSAGE_SOURCE_UNAVAILABLE if unavailable else None,
         )
         if unavailable:
-            repeated = previous.get(outcome.name) == outcome.reason
+            repeated = previous.get(outcome.name) == current[outcome.name]
             LOG.log(
                 logging.INFO if repeated else logging.WARNING,
                 "%s: source unavailable%s: %s; keeping its previously cached data",
@@ -122,7 +124,14 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
         elif outcome.name in previous:
             LOG.log(logfields.NOTICE, "%s: source available again", outcome.name, extra=fields)
     if current != previous:
-        health.save(current)  # a no-op in print mode, whose state is read-only
+        try:
+            health.save(current)  # a no-op in print mode, whose state is read-only
+        except (OSError, OccError) as exc:  # advisory: at worst a warning is repeated
+            LOG.warning("cannot save source health in %s: %s", health.path, _why(exc))
+
+
+def _why(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def merged(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
@@ -131,5 +140,8 @@ def merged(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for outcome in outcomes:
         for key, value in outcome.outputs:
+            if isinstance(key, str) and not is_utf8(key):
+                LOG.warning("%s: output %r skipped: it is not valid UTF-8", outcome.name, key)
+                continue
             document[key] = value
     return document

@@ -17,7 +17,7 @@ from occ.config.model import Config
 from occ.core import envfile, fsutil
 from occ.core.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
-from occ.run.handoff import Handoff, retry_policy
+from occ.run.handoff import Handoff, retry_policy, withdraw
 from occ.run.runner import locked, run_pass
 from occ.status import ExitStatus
 
@@ -36,9 +36,14 @@ def _pending_path(config: Config) -> str:
 
 
 def _discard_handover(config: Config) -> None:
+    """Remove the hand-over files. Raise CacheError if one exists and cannot be removed."""
     for path in (config.hook_env_file, _pending_path(config)):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise CacheError(f"cannot remove the old hand-over {path}: {exc.strerror}") from exc
 
 
 def collect(config: Config) -> int:
@@ -53,7 +58,7 @@ def collect(config: Config) -> int:
             lock_timeout=COLLECT_LOCK_TIMEOUT_SECONDS,
             force=False,
             automatic=True,
-            deliver=lambda cache, handoff: _write_handover(config, handoff),
+            deliver=lambda cache, handoff: _write_handover(config, cache, handoff),
         )
     except CacheBusy:
         LOG.info("another pass is using the cache; skipping this one")
@@ -61,14 +66,25 @@ def collect(config: Config) -> int:
     return ExitStatus.UNCHANGED if outcome.delivered is None else ExitStatus.OK
 
 
-def _write_handover(config: Config, handoff: Handoff) -> int:
+def _write_handover(config: Config, cache: Cache, handoff: Handoff) -> int:
+    """Write ``pending.json`` and ``hook.env``; on failure leave neither behind and withdraw
+    the hook attempt. Raise CacheError if they cannot be written."""
     directory = os.path.dirname(config.hook_env_file) or "."
-    fsutil.make_private_dir(directory, parents=True)
     try:
-        fsutil.atomic_write(_pending_path(config), handoff.to_json(config.cachedir))
-        fsutil.atomic_write(config.hook_env_file, envfile.render(handoff.variables()).encode())
-    except OSError as exc:
-        raise CacheError(f"cannot write the hook hand-over in {directory}: {exc.strerror}") from exc
+        fsutil.make_private_dir(directory, parents=True)
+        try:
+            fsutil.atomic_write(_pending_path(config), handoff.to_json(config.cachedir))
+            fsutil.atomic_write(config.hook_env_file, handoff.env_file())
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write the hook hand-over in {directory}: {exc.strerror}"
+            ) from exc
+    except BaseException:
+        # Half a hand-over must not reach commit, nor count as a hook that ran.
+        with contextlib.suppress(CacheError):
+            _discard_handover(config)
+        withdraw(config, cache, handoff)
+        raise
     return ExitStatus.OK
 
 
@@ -81,7 +97,10 @@ def run_hook(config: Config, environ: dict[str, str]) -> int:
     names = ("OS_CONFIG_FILES", "OCC_CHANGED_FILES")
     variables: dict[str, str] = {k: environ[k] for k in names if k in environ}
     if "OS_CONFIG_FILES" not in variables:
-        data = fsutil.read_bytes(config.hook_env_file)
+        try:
+            data = fsutil.read_bytes(config.hook_env_file, follow=False)
+        except OSError as exc:
+            raise HookError(f"cannot read {config.hook_env_file}: {exc.strerror}") from exc
         if data is None:
             raise HookError(
                 f"nothing to apply: OS_CONFIG_FILES is not set and "
@@ -115,13 +134,16 @@ def commit(config: Config) -> int:
     cache cannot be written.
     """
     path = _pending_path(config)
-    data = fsutil.read_bytes(path)
+    try:
+        data = fsutil.read_bytes(path, follow=False)
+    except OSError as exc:
+        raise CacheError(f"cannot read {path}: {exc.strerror}") from exc
     if data is None:
         LOG.info("nothing to commit: %s does not exist", path)
         return ExitStatus.OK
     try:
         cachedir, handoff = Handoff.from_json(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CacheError(f"{path} is not a valid hand-over record: {exc}") from exc
     if cachedir != config.cachedir:
         raise CacheError(

@@ -556,3 +556,53 @@ def test_a_failed_backup_refresh_is_one_line_and_keeps_the_previous_copy(
     assert str(info.value) == f"cannot refresh the backup in {backup}: No space left on device"
     assert (backup / "k.json").read_bytes() == encode({"v": 1})
     assert temporaries(backup) == []
+
+
+# Hostile names, wrong file types, symlinks and loose modes (issue 9, items 3, 4 and 9)
+
+
+@pytest.mark.parametrize("key", ["bad\ud800", "x\udcff", "\udc80"])
+def test_a_key_that_is_not_valid_utf8_is_unsafe(key):
+    assert unsafe_reason(key) == "it is not valid UTF-8"
+
+
+def test_a_last_file_that_is_a_directory_is_one_cache_error(cache, cachedir):
+    cache.store("k", 1)
+    (cachedir / "k.json.last").mkdir()
+    with pytest.raises(CacheError, match=r"k\.json\.last: not a regular file \(a directory\)$"):
+        cache.store("k", 2)
+
+
+def test_a_symlinked_state_directory_is_refused(tmp_path):
+    (tmp_path / "cache").mkdir(mode=0o700)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    (tmp_path / "cache" / ".occ").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(CacheError, match=r"\.occ exists but is a symbolic link"):
+        Cache(str(tmp_path / "cache")).create_dirs()
+
+
+def test_a_symlinked_cache_directory_is_fine(tmp_path):
+    (tmp_path / "real").mkdir(mode=0o700)
+    (tmp_path / "cache").symlink_to(tmp_path / "real")
+    Cache(str(tmp_path / "cache")).create_dirs()
+    assert (tmp_path / "real" / ".occ").is_dir()
+
+
+@pytest.mark.parametrize("loose", [0o1777, 0o777])
+def test_a_cache_directory_writable_by_others_is_refused_and_never_chmodded(tmp_path, loose):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache").chmod(loose)
+    with pytest.raises(CacheError, match=r"run: chmod go-w .*cache$"):
+        Cache(str(tmp_path / "cache")).create_dirs()
+    assert mode(tmp_path / "cache") == loose
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_backup_directory_writable_by_others_is_refused(cache, tmp_path):
+    backup = Path(cache.backup_cachedir)
+    backup.mkdir(mode=0o700, exist_ok=True)
+    backup.chmod(0o1777)
+    cache.store("k", 1)
+    with pytest.raises(CacheError, match="writable by others"):
+        cache.refresh_backup()
+    assert mode(backup) == 0o1777

@@ -254,3 +254,78 @@ def test_a_lock_held_by_another_process_excludes_us_until_that_process_dies(tmp_
         child.stdout.close()
     with fsutil.Lock(path, timeout=2):
         pass
+
+
+# Reading: never blocking, regular files only, capped (issue 9, item 7)
+
+
+def test_read_bytes_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(fsutil.NotRegularFile, match=r"not a regular file \(a FIFO\)"):
+        fsutil.read_bytes(str(tmp_path / "fifo"))
+
+
+def test_read_bytes_refuses_a_device_and_a_directory(tmp_path):
+    with pytest.raises(fsutil.NotRegularFile, match="a character device"):
+        fsutil.read_bytes("/dev/zero")
+    with pytest.raises(fsutil.NotRegularFile, match="a directory"):
+        fsutil.read_bytes(str(tmp_path))
+
+
+def test_read_bytes_stops_at_the_size_cap(tmp_path):
+    (tmp_path / "f").write_bytes(b"x" * 101)
+    assert fsutil.read_bytes(str(tmp_path / "f"), limit=101) == b"x" * 101
+    with pytest.raises(fsutil.FileTooLarge, match="larger than 100 bytes"):
+        fsutil.read_bytes(str(tmp_path / "f"), limit=100)
+
+
+def test_read_bytes_without_follow_refuses_a_symlink(tmp_path):
+    (tmp_path / "real").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert fsutil.read_bytes(str(tmp_path / "link")) == b"data"
+    with pytest.raises(fsutil.NotRegularFile, match="a symbolic link"):
+        fsutil.read_bytes(str(tmp_path / "link"), follow=False)
+
+
+# Symlinks and loose modes (issue 9, item 9)
+
+
+def test_the_lock_never_follows_a_symlink_nor_creates_its_target(tmp_path):
+    target = tmp_path / "elsewhere"
+    (tmp_path / "lock").symlink_to(target)
+    with pytest.raises(CacheError, match="it is a symbolic link"):
+        fsutil.Lock(str(tmp_path / "lock"), timeout=1).__enter__()
+    assert not target.exists()
+
+
+def test_a_lock_that_is_a_directory_or_a_fifo_is_a_cache_error(tmp_path):
+    (tmp_path / "dir").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(CacheError, match="lock file"):
+        fsutil.Lock(str(tmp_path / "dir"), timeout=1).__enter__()
+    with pytest.raises(CacheError, match="it is a FIFO"):
+        fsutil.Lock(str(tmp_path / "fifo"), timeout=1).__enter__()
+
+
+def test_make_private_dir_without_follow_refuses_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    fsutil.make_private_dir(str(tmp_path / "link"))  # a configured directory may be a link
+    with pytest.raises(CacheError, match="is a symbolic link, not a directory"):
+        fsutil.make_private_dir(str(tmp_path / "link"), follow=False)
+
+
+@pytest.mark.parametrize("loose", [0o777, 0o1777, 0o702])
+def test_check_private_refuses_a_world_writable_directory_and_leaves_its_mode(tmp_path, loose):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    directory.chmod(loose)
+    with pytest.raises(CacheError, match=rf"writable by others .* run: chmod go-w {directory}$"):
+        fsutil.check_private(str(directory))
+    assert mode(directory) == loose
+
+
+def test_check_private_accepts_a_private_or_group_readable_directory(tmp_path):
+    for allowed in (0o700, 0o755, 0o1755):
+        (tmp_path).chmod(allowed)
+        fsutil.check_private(str(tmp_path))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -15,6 +16,7 @@ import pytest
 
 from occ.core import hook
 from occ.core.state import State
+from occ.errors import CacheError
 from occ.log import logfields
 
 # run()
@@ -244,3 +246,46 @@ def test_a_corrupt_record_never_blocks_the_hook(state, clock, tmp_path):
     (tmp_path / ".occ" / "hook.state").write_text("{truncated")
     assert policy(state).allows("d1", "cfg") is True
     assert policy(state).handed_over("d1", "cfg") == 1
+
+
+# Malformed and unusable records (issue 9, item 4)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"attempts": "x"}, {"attempts": -1}, {"next_attempt": "soon"}, {"digest": 1}],
+    ids=["attempts-text", "attempts-negative", "next-attempt-text", "digest-number"],
+)
+def test_a_malformed_record_is_reset_with_one_warning(state, clock, tmp_path, caplog, change):
+    policy(state).handed_over("d1", "cfg")
+    path = tmp_path / ".occ" / "hook.state"
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), **change)))
+    retry = policy(state)
+    assert retry.allows("d1", "cfg") is True
+    assert retry.handed_over("d1", "cfg") == 1
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+def test_an_infinite_next_attempt_never_blocks_the_hook_for_good(state, clock, tmp_path):
+    policy(state).handed_over("d1", "cfg")
+    path = tmp_path / ".occ" / "hook.state"
+    path.write_text(path.read_text().replace('"next_attempt": ', '"next_attempt": Infinity, "x": '))
+    assert policy(state).allows("d1", "cfg") is True
+
+
+def test_a_required_record_that_is_a_directory_is_a_cache_error(tmp_path):
+    (tmp_path / ".occ" / "hook.state").mkdir(parents=True)
+    retry = policy(State(str(tmp_path / ".occ"), "hook", required=True))
+    with pytest.raises(CacheError, match=r"hook\.state: not a regular file \(a directory\)"):
+        retry.allows("d1", "cfg")
+
+
+def test_a_withdrawn_hand_over_is_not_counted(state, clock):
+    retry = policy(state)
+    retry.handed_over("d1", "cfg")
+    retry.handed_over("d1", "cfg")
+    retry.withdrawn("d1")
+    assert state.load()["attempts"] == 1
+    assert retry.allows("d1", "cfg") is True  # it was allowed before the withdrawn attempt
+    retry.withdrawn("d1")
+    assert state.load() == {}

@@ -324,3 +324,44 @@ def test_each_collector_gets_its_own_state_which_print_mode_never_writes(tmp_pat
     assert not state_dir.exists()
     sources.collect(config, store=True, state_dir=str(state_dir))
     assert json.loads((state_dir / "good.state").read_bytes()) == {"seen": True}
+
+
+# Hostile names and advisory state (issue 9, items 3, 4 and 9)
+
+
+@pytest.mark.parametrize("key", ["bad\ud800", "bad\udcff.json"], ids=["lone", "escaped-byte"])
+def test_a_key_that_is_not_utf8_is_skipped_with_a_warning_and_the_pass_completes(
+    cache, caplog, key
+):
+    result = runner.store(cache, (data("request", ("request", {"d": []}), (key, "x"), ("ok", 1)),))
+    assert [item.key for item in result.stored] == ["request", "ok"]
+    assert json.loads((Path(cache.cachedir) / "os_config_files.json").read_bytes()) == [
+        cache.path("request"),
+        cache.path("ok"),
+    ]
+    assert [m for m in warnings(caplog) if "not valid UTF-8" in m]
+
+
+def test_print_mode_leaves_out_a_key_that_is_not_utf8(caplog):
+    document = sources.merged((data("local", ("bad\udcff", 1), ("good", 2)),))
+    assert document == {"good": 2}
+    assert [m for m in warnings(caplog) if "not valid UTF-8" in m]
+
+
+def test_a_full_disk_while_saving_source_health_never_fails_the_pass(tmp_path, caplog, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    health = State(str(tmp_path / ".occ"), "health")
+    monkeypatch.setattr("os.write", no_space)
+    sources.report((unavailable("ec2", "timed out"),), health)
+    assert [m for m in warnings(caplog) if "No space left on device" in m and "health" in m]
+
+
+def test_source_health_never_stores_a_signature_a_server_echoed(tmp_path):
+    health = State(str(tmp_path / ".occ"), "health")
+    reason = "HTTP 403 for http://h/v1/?Signature=s3cr3tSIG&AWSAccessKeyId=AKIDSECRET"
+    sources.report((unavailable("cfn", reason),), health)
+    stored = (tmp_path / ".occ" / "health.state").read_text()
+    assert "cfn" in stored
+    assert "s3cr3tSIG" not in stored and "AKIDSECRET" not in stored

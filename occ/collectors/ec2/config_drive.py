@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
+from occ.core import fsutil
+
 LOG = logging.getLogger(__name__)
 
 LABEL = "config-2"
@@ -113,8 +115,8 @@ def _locate() -> str | None:
 def _mounted(device: str, mounts_path: str) -> Iterator[str]:
     """Yield a mount point of ``device``: an existing one (left mounted), or a private
     read-only one that is unmounted and removed afterwards."""
-    with open(mounts_path, encoding="utf-8", errors="surrogateescape") as handle:
-        existing = find_mount(handle.read(), device)
+    mounts = fsutil.read_bytes(mounts_path) or b""
+    existing = find_mount(mounts.decode("utf-8", "surrogateescape"), device)
     if existing is not None:
         yield existing
         return
@@ -135,11 +137,14 @@ def _mounted(device: str, mounts_path: str) -> Iterator[str]:
 
 def _read(path: str) -> Any:
     try:
-        with open(path, "rb") as handle:
-            return parse_metadata(handle.read())
+        # Never follow a link off the drive, block on a FIFO or read a device on it.
+        data = fsutil.read_bytes(path, follow=False)
+        if data is None:
+            raise FileNotFoundError(path)
+        return parse_metadata(data)
     except FileNotFoundError:
         LOG.warning("ec2: the configuration drive has no %s; trying the network", METADATA_PATH)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         LOG.warning("ec2: cannot read %s from the configuration drive (%s)", METADATA_PATH, exc)
     return None
 

@@ -322,3 +322,25 @@ def test_real_vfat_drive_on_a_loop_device(loop_drive, tmp_path, monkeypatch):
     assert config_drive.read_metadata() == METADATA
     with open("/proc/mounts") as mounts:
         assert config_drive.find_mount(mounts.read(), device) == str(stage)
+
+
+# --- files on the drive that are not regular files (issue 9, item 7) ---------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+def test_a_metadata_file_that_is_not_a_regular_file_is_refused_at_once(
+    commands, tmp_path, caplog, kind
+):
+    drive = tmp_path / "hostile-drive"
+    (drive / "ec2" / "latest").mkdir(parents=True)
+    target = drive / "ec2" / "latest" / "meta-data.json"
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it for reading would wait for a writer forever
+    else:
+        target.symlink_to("/dev/zero")  # reading it would never end
+    commands.drive(drive)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        assert config_drive.read_metadata() is None
+    assert time.monotonic() - started < 10
+    assert any("not a regular file" in r.getMessage() for r in caplog.records)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
+from occ.collectors import heat_local
 from occ.collectors.base import Context
 from occ.collectors.heat_local import HeatLocalCollector
 from occ.config import loader
 from occ.config.model import Config, Section
+from occ.core import fsutil
 from occ.core.state import State
 from occ.errors import SourceUnavailable
 
@@ -134,3 +137,26 @@ def test_paths_from_repeated_ini_lines_are_merged_in_order(tmp_path):
     ((_, merged),) = HeatLocalCollector(cfg.section("heat_local"), context).collect()
     assert merged["extra"] == [1, 2]
     assert merged["owner"] == "caf\u00e9"
+
+
+# Files that are not regular files (issue 9, item 7)
+
+
+def test_read_document_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        heat_local.read_document(str(fifo))
+
+
+def test_read_document_refuses_an_endless_device():
+    with pytest.raises(OSError, match="not a regular file"):
+        heat_local.read_document("/dev/zero")
+
+
+def test_read_document_refuses_a_file_over_the_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(fsutil, "READ_LIMIT_BYTES", 1024)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"k": "v" * 2048}))
+    with pytest.raises(OSError, match="larger than 1024 bytes"):
+        heat_local.read_document(str(big))
