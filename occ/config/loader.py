@@ -162,7 +162,7 @@ class _Resolver:
 
     def _typed(self, group: str, opt: Opt, raw: Raw) -> Value:
         if not raw.text:
-            return raw.value  # type: ignore[return-value]
+            return _clamped(opt, raw, raw.value)  # type: ignore[arg-type]
         try:
             text = values.interpolate(opt, str(raw.value), lambda ref: self._lookup(group, ref))
             result = values.convert(opt, text, written=str(raw.value))
@@ -171,7 +171,7 @@ class _Resolver:
             return None if opt.multi else opt.default
         if opt.secret:
             redact.register(result)
-        return result
+        return _clamped(opt, raw, result)
 
     def _lookup(self, group: str, reference: str) -> str | None:
         ref_group, name = values.split_reference(reference, group)
@@ -189,6 +189,23 @@ class Inspection(NamedTuple):
     config: Config | None
     problems: tuple[str, ...]
     notices: tuple[str, ...]
+
+
+_clamp_warnings: set[str] = set()
+
+
+def _clamped(opt: Opt, raw: Raw, value: Value) -> Value:
+    """Return ``value``, or the option's documented maximum if it is larger, with a WARNING
+    once per process (continuous mode reads the configuration before every pass)."""
+    too_large = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if opt.maximum is None or not too_large or value <= opt.maximum:  # type: ignore[operator]
+        return value
+    limit = int(opt.maximum) if opt.kind == options.INT else opt.maximum
+    message = f"{raw.where}: {str(raw.value)[:40]} is above the limit of {limit:g}; using {limit:g}"
+    if message not in _clamp_warnings:
+        _clamp_warnings.add(message)
+        LOG.warning("%s", message)
+    return limit
 
 
 def load(cmdline: CommandLine, environ: Mapping[str, str] | None = None) -> Config:

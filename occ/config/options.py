@@ -30,6 +30,8 @@ class Opt(NamedTuple):
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     cli: bool = True  # False: INI/environment only (positional collectors)
+    # Larger values are clamped to this with a WARNING, never refused (the original took them).
+    maximum: float | None = None
 
     def flag_name(self, group: str) -> str:
         """Return the long CLI flag without ``--`` (``heat-auth-url``, ``heat_local-path``)."""
@@ -38,6 +40,13 @@ class Opt(NamedTuple):
 
 
 DEFAULT_GROUP = "DEFAULT"
+
+# Documented limits (doc/guarantees.rst). A week between passes or for a hook is already more
+# than any deployment wants; beyond about 1e9 s, sleeps, select() and timers overflow.
+WEEK_SECONDS = 7 * 24 * 3600.0
+DAY_SECONDS = 24 * 3600.0
+HOUR_SECONDS = 3600.0
+MAX_RESPONSE_BYTES = 1024**3
 
 GENERAL = (
     Opt(
@@ -82,6 +91,7 @@ GENERAL = (
         FLOAT,
         1.0,
         minimum=0,
+        maximum=WEEK_SECONDS,
         help="Continuous mode: seconds of the first sleep; doubled after every pass.",
     ),
     Opt(
@@ -90,6 +100,7 @@ GENERAL = (
         30.0,
         short="-i",
         minimum=0,
+        maximum=WEEK_SECONDS,
         help="Continuous mode: maximum seconds between passes. The systemd timer follows it.",
     ),
     Opt(
@@ -97,6 +108,7 @@ GENERAL = (
         FLOAT,
         0.0,
         minimum=0,
+        maximum=WEEK_SECONDS,
         help="Continuous mode: random delay of up to this many seconds before the first pass.",
     ),
     Opt(
@@ -133,6 +145,7 @@ GENERAL = (
         FLOAT,
         0.0,
         minimum=0,
+        maximum=WEEK_SECONDS,
         help="occ: seconds after which a running hook is stopped; 0 means no limit.",
     ),
     Opt(
@@ -148,6 +161,7 @@ GENERAL = (
         FLOAT,
         600.0,
         minimum=0,
+        maximum=WEEK_SECONDS,
         help="occ: cap, in seconds, of the back-off between automatic retries of a failing hook.",
     ),
     Opt(
@@ -155,6 +169,7 @@ GENERAL = (
         FLOAT,
         240.0,
         minimum=1,
+        maximum=DAY_SECONDS,
         help="occ: seconds one pass may spend talking to metadata sources before the remaining "
         "sources count as unavailable.",
     ),
@@ -163,6 +178,7 @@ GENERAL = (
         INT,
         4 * 1024 * 1024,
         minimum=1024,
+        maximum=MAX_RESPONSE_BYTES,
         help="occ: largest accepted HTTP response body, in bytes.",
     ),
 )
@@ -208,7 +224,7 @@ GROUPS = {
             "http://169.254.169.254/latest/meta-data",
             help="Root of the EC2 metadata tree.",
         ),
-        Opt("timeout", FLOAT, 10.0, minimum=0, help="Seconds per request."),
+        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
         Opt(
             "imdsv2",
             CHOICE,
@@ -256,7 +272,7 @@ GROUPS = {
             multi=True,
             help="Top-level key whose deployments cfn splits into separate outputs.",
         ),
-        Opt("timeout", FLOAT, 10.0, minimum=0, help="Seconds per request."),
+        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
     ),
     "heat_local": (
         Opt(
@@ -286,11 +302,18 @@ GROUPS = {
         Opt("resource_name", STR, help="Logical resource name."),
         Opt("region_name", STR, help="Region of the orchestration endpoint; empty means any."),
         Opt("ca_file", PATH, help="occ: CA bundle for Keystone and Heat; unset means system CAs."),
-        Opt("timeout", FLOAT, 10.0, minimum=0, help="occ: seconds per request."),
+        Opt(
+            "timeout",
+            FLOAT,
+            10.0,
+            minimum=0,
+            maximum=HOUR_SECONDS,
+            help="occ: seconds per request.",
+        ),
     ),
     "request": (
         Opt("metadata_url", URI, help="URL of a JSON document."),
-        Opt("timeout", FLOAT, 10.0, minimum=0, help="Seconds per request."),
+        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
         Opt("ca_file", PATH, help="occ: CA bundle for TLS; unset means system CAs."),
     ),
     "zaqar": (
@@ -312,6 +335,7 @@ GROUPS = {
             FLOAT,
             10.0,
             minimum=0,
+            maximum=HOUR_SECONDS,
             help="occ: seconds per request, and the longest websocket wait.",
         ),
     ),
@@ -328,6 +352,7 @@ GROUPS = {
             1800,
             flag="cache_ttl",
             minimum=0,
+            maximum=WEEK_SECONDS,
             help="Seconds a cached token is reused at most.",
         ),
     ),

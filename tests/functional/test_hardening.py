@@ -212,3 +212,28 @@ def test_heat_local_pointed_at_a_fifo_or_a_device_is_unavailable_at_once(
     assert [os.path.basename(f) for f in instance.hook_runs()[0]["files"].split(":")] == [
         "a.json.json"
     ]
+
+
+# Huge intervals (item 6)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["min_polling_interval = 1e10\npolling_interval = 1e10\n", "splay = 1e10\n"],
+    ids=["intervals", "splay"],
+)
+def test_continuous_mode_sleeps_through_huge_intervals_and_stops_cleanly(occ, instance, extra):
+    instance.write_config("[DEFAULT]\n" + extra)
+    instance.set_local("a.json", {"a": 1})
+    process = occ.popen(*instance.args(), stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        assert process.poll() is None, "continuous mode died on a huge interval"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+    assert "is above the limit of 604800; using 604800" in stderr

@@ -791,3 +791,43 @@ def test_loaded_secrets_are_masked_in_logs_and_hidden_from_repr(conf):
     assert SECRET not in redact.redact(f"auth with {SECRET} failed")
     assert f"K{SECRET}" not in redact.redact(f"signing with K{SECRET}")
     assert SECRET not in repr(cfg.section("heat"))
+
+
+# Large values are clamped to documented limits, never refused (issue 9, item 6)
+
+
+@pytest.mark.parametrize(
+    ("group", "key", "text", "limit"),
+    [
+        ("DEFAULT", "polling_interval", "1e10", options.WEEK_SECONDS),
+        ("DEFAULT", "min_polling_interval", "1e300", options.WEEK_SECONDS),
+        ("DEFAULT", "splay", "99999999999", options.WEEK_SECONDS),
+        ("DEFAULT", "hook_timeout", "1e12", options.WEEK_SECONDS),
+        ("DEFAULT", "pass_timeout", "1e10", options.DAY_SECONDS),
+        ("ec2", "timeout", "1e10", options.HOUR_SECONDS),
+        ("keystone", "cache_ttl", "10" * 30, int(options.WEEK_SECONDS)),
+        ("DEFAULT", "max_response_size", "9" * 40, options.MAX_RESPONSE_BYTES),
+    ],
+)
+def test_a_value_above_its_limit_is_clamped_with_one_warning(conf, caplog, group, key, text, limit):
+    a = conf.write("a.conf", f"[{group}]\n{key} = {text}\n")
+    with caplog.at_level(logging.WARNING, logger="occ"):
+        assert conf.load([a]).section(group)[key] == limit
+        conf.load([a])  # continuous mode re-reads the configuration every pass
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(f"{a}: [{group}] {key}: ")
+    assert f"above the limit of {limit:g}; using {limit:g}" in warning
+
+
+def test_clamping_applies_to_the_environment_and_the_command_line(conf):
+    env = {"OS_DEFAULT__POLLING_INTERVAL": "1e10"}
+    assert polling(conf.load(env=env)) == options.WEEK_SECONDS
+    assert polling(conf.load(values={("DEFAULT", "polling_interval"): 1e10})) == (
+        options.WEEK_SECONDS
+    )
+
+
+def test_values_at_the_limit_are_kept_as_given(conf, caplog):
+    a = conf.write("a.conf", f"[DEFAULT]\npolling_interval = {options.WEEK_SECONDS:g}\n")
+    assert polling(conf.load([a])) == options.WEEK_SECONDS
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -167,3 +167,13 @@ def test_runs_as_a_module_with_the_generator_protocol(tmp_path):
     assert (tmp_path / "normal" / TIMER_DROPIN).is_file()
     assert (tmp_path / "normal" / BURST_DROPIN).is_file()
     assert not (tmp_path / "early").exists()
+
+
+def test_huge_intervals_are_clamped_instead_of_crashing_the_generator(tmp_path):
+    conf = "[DEFAULT]\npolling_interval = 1e300\nmin_polling_interval = 1e300\nsplay = 1e10\n"
+    assert run(tmp_path, conf) == 0
+    values = generated(tmp_path)
+    assert values["OnUnitInactiveSec"] == ["604800s"]
+    assert values["RandomizedDelaySec"] == ["604800s"]
+    burst = timer_values((tmp_path / "generator" / BURST_DROPIN).read_text())
+    assert burst["OnActiveSec"] == ["604800s"]
