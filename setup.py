@@ -44,6 +44,7 @@ setup(
             "pytest-cov>=4",
             "websocket-client>=1.0",
             "docutils>=0.16",
+            "hypothesis>=6",
         ],
     },
     entry_points={

@@ -13,6 +13,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # only the property-based tests need it; they skip without it
+    pass
+else:
+    # One profile for every property-based test: the same examples on every run (no flaky CI,
+    # no example database), a bounded count, and no per-example deadline on two shared cores.
+    settings.register_profile(
+        "ci",
+        derandomize=True,
+        database=None,
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 class Run:
     """Runs ``python -m occ`` with a clean environment rooted in a temporary HOME."""
