@@ -443,12 +443,6 @@ def test_a_token_that_cannot_be_cached_is_still_used_and_the_next_pass_logs_in_a
     assert keystone.issued() == 2  # nothing was cached, so the next pass logged in again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: State.load lets NotADirectoryError/IsADirectoryError escape for an unreadable "
-    "token cache (its docstring promises {}), so a [keystone] cache_dir naming a file crashes "
-    "the source instead of logging in afresh",
-)
 @pytest.mark.parametrize("blocker", ["cache_dir_is_a_file", "token_file_is_a_directory"])
 def test_an_unreadable_token_cache_is_ignored_and_the_login_still_works(
     http, tmp_path, keystone, blocker

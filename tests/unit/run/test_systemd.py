@@ -111,11 +111,6 @@ def test_a_failed_hand_over_write_is_one_clear_cache_error_and_the_cache_stays_w
     assert not site.hook_env.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when hook.env cannot be written, pending.json (written first) is left behind, "
-    "so a later 'commit' marks as applied data that no hook ever received",
-)
 def test_a_failed_hand_over_leaves_nothing_for_commit_to_mark_applied(site, monkeypatch):
     site.set_local("a.json", {"a": 1})
     config = site.config()
@@ -127,11 +122,6 @@ def test_a_failed_hand_over_leaves_nothing_for_commit_to_mark_applied(site, monk
     assert not site.cached("a.json.json.last").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a hand-over that could not be written counts as a failed hook attempt, so the "
-    "next collect backs off (and repeated failures use up hook_retry_limit) although no hook ran",
-)
 def test_after_a_failed_hand_over_write_the_next_collect_hands_the_data_over(site, monkeypatch):
     site.set_local("a.json", {"a": 1})
     config = site.config()
