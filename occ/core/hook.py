@@ -124,6 +124,14 @@ class RetryPolicy:
         except OSError as exc:
             raise CacheError(f"cannot write {self.state.path}: {exc.strerror}") from exc
 
+    def failed_attempts(self, digest: str, config_fingerprint: str) -> int:
+        """Return how many hand-overs of ``digest`` (under this configuration) did not end in
+        a commit: 0 for data the hook never got. Raise CacheError if the record is unreadable."""
+        record = self.load()
+        if record.get("digest") != digest or record.get("config") != config_fingerprint:
+            return 0
+        return int(record.get("attempts", 0))
+
     def allows(self, digest: str, config_fingerprint: str) -> bool:
         """Return True if data with ``digest`` may go to the hook now; log why not otherwise.
 
@@ -136,8 +144,9 @@ class RetryPolicy:
         if self.limit and attempts >= self.limit:
             if not record.get("exhausted"):
                 LOG.error(
-                    "the hook failed %d times on the same data; not retrying until the "
-                    "data or the configuration changes (or run with --force)",
+                    "the hook failed %d times on the same data; not retrying automatically any "
+                    "more. Fix the hook, then run 'os-collect-config retry' (new data or a "
+                    "changed configuration also start over)",
                     attempts,
                     extra=logfields.fields(
                         attempt=attempts, message_id=(logfields.MESSAGE_HOOK_RETRIES_EXHAUSTED)
@@ -147,7 +156,8 @@ class RetryPolicy:
             return False
         wait = float(record.get("next_attempt", 0)) - time.time()
         if wait > 0:
-            LOG.info(
+            # Quiet: the retry itself is a NOTICE; a back-off pass has nothing new to say.
+            LOG.debug(
                 "hook failed %d time(s) on this data; next retry in %.0fs",
                 attempts,
                 wait,

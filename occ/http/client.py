@@ -2,92 +2,51 @@
 
 One ``Http`` lives for one pass and holds one ``requests.Session`` (keep-alive, a connection
 pool large enough for the ec2 walk's concurrency). It owns the network policy so collectors do
-not have to: connect and read timeouts on every request, a per-pass monotonic deadline that
-shortens them near its end, bounded retries with full jitter for transient failures only
+not have to: a timeout on every request, a per-pass monotonic deadline that shortens
+it near its end, bounded retries with full jitter for transient failures only
 (transport errors, 429, 5xx) honouring ``Retry-After``, a response size cap, TLS verification,
 no proxy for link-local metadata addresses, and redacted messages. Every failure is raised as
-``SourceUnavailable`` with a one-line, secret-free reason. This is the only module that imports
-``requests``; the pure policy helpers are in ``occ.http.retry``.
+``SourceUnavailable`` with a one-line, secret-free reason.
+
+Each attempt (all its redirect hops, headers and body) ends by ``min(timeout, what is left of
+the pass)`` whatever the server does: ``occ.http.transport`` cuts the connection when that time
+is up. Redirects are followed here, hop by hop, under ``occ.http.redirects``' origin policy,
+never by requests. Header values are checked before sending (``occ.http.headers``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import random as randomlib
 import time
-import warnings
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Callable, Union
 
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from occ import redact
 from occ.config.model import Config
 from occ.errors import SourceUnavailable
-from occ.http import retry
+from occ.http import headers as header_policy
+from occ.http import redirects, retry, transport
 from occ.http.response import Response
 from occ.log import logfields
 
 __all__ = ["Http", "Response", "Verify"]
 
 LOG = logging.getLogger(__name__)
+_late = transport.late
 
 POOL_SIZE = 16  # >= the ec2 walk's worker count, so concurrent fetches reuse connections
 RETRIES = 2  # retries after the first attempt, for transient failures
 BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
 BACKOFF_CAP = 8.0  # ... up to this
-_CHUNK = 64 * 1024
+_CHUNK = 8 * 1024  # small reads: the deadline is checked between them
 _MIN_TIMEOUT = 0.05  # below this much time left, a request cannot succeed: give up instead
 _NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
-
-
-class _RedactingFilter(logging.Filter):
-    """Redacts urllib3's own log records, which carry full URLs (and so signatures)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact.redact(record.getMessage()), None
-        return True
-
-
-def _guard_urllib3_logs() -> None:
-    # Our own DEBUG line covers every request; urllib3's repeat it with the secrets in.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
-    for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
-                 "urllib3.poolmanager", "urllib3.util.retry"):  # fmt: skip
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
-            logger.addFilter(_RedactingFilter())
-
-
-_guard_urllib3_logs()
-
-
-@contextlib.contextmanager
-def _unverified_quietly(verify: Verify) -> Iterator[None]:
-    """Silence urllib3's per-request stderr warning when verification is off: that only
-    happens by explicit configuration, and the collector says so in the log. (Only then:
-    catch_warnings touches process-wide state, which concurrent ec2 fetches must not race.)"""
-    if verify is not False:
-        yield
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-        yield
-
-
-class _Retryable(Exception):
-    """One attempt failed in a way a later attempt may not (internal to ``Http.request``)."""
-
-    def __init__(self, error: SourceUnavailable, wait: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.wait = wait  # what Retry-After asked for, if anything
 
 
 class Http:
@@ -117,7 +76,9 @@ class Http:
         self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
         self.deadline = clock() + pass_timeout
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+        adapter = transport.DeadlineAdapter(
+            pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -159,24 +120,30 @@ class Http:
     ) -> Response:
         """Return the response to one request, retrying transient failures.
 
-        ``timeout`` bounds connecting and each read, and is shortened to what is left of the
-        pass deadline. Statuses below 400 and those listed in ``accept`` are returned; 429 and
-        5xx are retried (``retries`` times at most, default ``self.retries``) and then fail like
-        any other status >= 400. ``source`` names the collector in log lines.
+        ``timeout`` bounds each attempt as a whole (connecting, every redirect hop, the headers
+        and the body, however slowly they trickle in) and is shortened to what is left of the
+        pass deadline. Redirects are followed as ``occ.http.redirects`` allows, unless
+        ``allow_redirects`` is False. Statuses below 400 and those listed in ``accept`` are
+        returned; 429 and 5xx are retried (``retries`` times at most, default ``self.retries``)
+        and then fail like any other status >= 400. ``source`` names the collector in logs.
 
         Raise SourceUnavailable (with ``http_status`` when a status decided it) on transport
         errors, timeouts, TLS failures, an exhausted deadline, a body larger than
-        ``max_response_size``, and unaccepted statuses >= 400.
+        ``max_response_size``, unaccepted statuses >= 400, a header value that cannot be sent,
+        a redirect the origin policy refuses, and more than ``MAX_REDIRECTS`` redirects.
         """
-        prepared = self.session.prepare_request(
-            requests.Request(method, url, headers=headers, params=params, json=json, data=data)
+        what = redact.redact(f"{method} {url}")
+        header_policy.check(headers, what)
+        prepared = self._prepare(
+            what,
+            requests.Request(method, url, headers=headers, params=params, json=json, data=data),
         )
         limit = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
-                return self._attempt(prepared, source, timeout, verify, allow_redirects, accept)
-            except _Retryable as failure:
+                return self._exchange(prepared, source, timeout, verify, allow_redirects, accept)
+            except transport.Retryable as failure:
                 delay = self._retry_delay(attempt, limit, failure)
                 if delay is None:
                     raise failure.error from None
@@ -194,7 +161,71 @@ class Http:
                 )
                 self._sleep(delay)
 
-    def _retry_delay(self, attempt: int, limit: int, failure: _Retryable) -> float | None:
+    def _prepare(self, what: str, request: requests.Request) -> requests.PreparedRequest:
+        """Return ``request`` prepared. Raise SourceUnavailable if requests refuses it."""
+        try:
+            return self.session.prepare_request(request)
+        except requests.exceptions.InvalidHeader:  # its message quotes the value: never show it
+            raise SourceUnavailable(f"{what}: a header value cannot be sent") from None
+        except (requests.RequestException, ValueError) as exc:
+            raise SourceUnavailable(f"{what}: {redact.redact(str(exc))}") from None
+
+    def _exchange(
+        self,
+        prepared: requests.PreparedRequest,
+        source: str,
+        timeout: float,
+        verify: Verify,
+        follow: bool,
+        accept: Collection[int],
+    ) -> Response:
+        """Return the answer to ``prepared``, following redirects if ``follow``, all hops within
+        ``timeout``. Raise SourceUnavailable (or transport.Retryable) as ``request`` says."""
+        ends = min(self._clock() + timeout, self.deadline)
+        first = prepared.url or ""
+        credentials = redirects.carries_credentials(first, prepared.headers, bool(prepared.body))
+        hop = prepared
+        for _ in range(redirects.MAX_REDIRECTS + 1):
+            response = self._attempt(hop, source, ends, timeout, verify, accept)
+            location = response.headers.get("Location")
+            if not follow or response.status not in redirects.REDIRECT_STATUSES or not location:
+                return response
+            try:
+                where = redirects.next_hop(
+                    first, response.url, response.method, response.status, location,
+                    credentials=credentials,
+                )  # fmt: skip
+            except SourceUnavailable as exc:
+                raise SourceUnavailable(
+                    f"{response.what()}: {exc}", http_status=exc.http_status
+                ) from None
+            hop = self._redirected(hop, where)
+        raise SourceUnavailable(
+            f"{redact.redact(f'{prepared.method} {first}')}: more than "
+            f"{redirects.MAX_REDIRECTS} redirects",
+            http_status=response.status,
+        )
+
+    def _redirected(
+        self, prepared: requests.PreparedRequest, hop: redirects.Hop
+    ) -> requests.PreparedRequest:
+        """Return the request for the next hop: ``prepared`` sent as ``hop`` says."""
+        follow = prepared.copy()
+        follow.method = hop.method
+        what = redact.redact(f"{hop.method} {hop.url}")
+        try:
+            follow.prepare_url(hop.url, None)
+        except (requests.RequestException, ValueError) as exc:
+            raise SourceUnavailable(f"{what}: {redact.redact(str(exc))}") from None
+        if not hop.keep_body:
+            follow.body = None
+            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                follow.headers.pop(name, None)
+        if redirects.origin(hop.url) != redirects.origin(prepared.url or ""):
+            follow.headers.pop("Cookie", None)
+        return follow
+
+    def _retry_delay(self, attempt: int, limit: int, failure: transport.Retryable) -> float | None:
         """Return the wait before the next attempt, or None to give up now."""
         if attempt >= limit:
             return None
@@ -210,31 +241,38 @@ class Http:
         self,
         prepared: requests.PreparedRequest,
         source: str,
+        ends: float,
         timeout: float,
         verify: Verify,
-        allow_redirects: bool,
         accept: Collection[int],
     ) -> Response:
+        """Return the answer to one hop, cut off at monotonic time ``ends``; a redirect's body
+        is not read. Raise SourceUnavailable (or transport.Retryable) as ``request`` says."""
         what = redact.redact(f"{prepared.method} {prepared.url}")
-        left = self.remaining()
-        if left < _MIN_TIMEOUT:
+        left = ends - self._clock()
+        if self.remaining() < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: the pass deadline ({self.pass_timeout:g} s) is over")
-        budget = min(timeout, left)
+        if left < _MIN_TIMEOUT:
+            raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
         url = prepared.url or ""
         # requests drops None entries after merging, so these mask any environment proxy.
         proxies: Any = dict(_NO_PROXY) if retry.never_proxied(url) else {}
         settings = self.session.merge_environment_settings(url, proxies, True, verify, None)
         started = self._clock()
-        try:
-            with _unverified_quietly(verify):
-                raw = self.session.send(
-                    prepared, timeout=(budget, budget), allow_redirects=allow_redirects, **settings
-                )
-        except requests.RequestException as exc:
-            raise self._transport_failure(what, exc, budget) from None
-        with raw:
-            self._check_status(what, raw, accept)  # before reading: error pages are not needed
-            body = self._read_body(what, raw, budget)
+        with transport.Deadline(left) as cut:
+            try:
+                with transport.unverified_quietly(verify):
+                    raw = self.session.send(
+                        prepared, timeout=(left, left), allow_redirects=False, **settings
+                    )
+            except requests.RequestException as exc:
+                raise transport.failure(what, exc, left, cut.expired) from None
+            with raw:
+                self._check_status(what, raw, accept)  # before reading: error pages are not needed
+                redirect = raw.status_code in redirects.REDIRECT_STATUSES
+                body = b"" if redirect else self._read_body(what, raw, left, cut)
+            if cut.expired:  # a cut can look like the end of the headers or of the body
+                raise transport.Retryable(SourceUnavailable(f"{what}: {_late(left)}"))
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",
             source,
@@ -246,8 +284,11 @@ class Http:
         )
         return Response(prepared.method or "", url, raw.status_code, raw.headers, body)
 
-    def _read_body(self, what: str, raw: requests.Response, budget: float) -> bytes:
-        """Return the body, reading at most ``max_response_size`` bytes of it."""
+    def _read_body(
+        self, what: str, raw: requests.Response, budget: float, cut: transport.Deadline
+    ) -> bytes:
+        """Return the body, reading at most ``max_response_size`` bytes of it, in small reads
+        that ``cut`` ends when the attempt's time is up."""
         cap = self.max_response_size
         too_big = SourceUnavailable(
             f"{what}: response larger than max_response_size ({cap} bytes)",
@@ -263,15 +304,15 @@ class Http:
                 size += len(chunk)
                 if size > cap:
                     raise too_big
-                if self.remaining() < 0:
-                    raise SourceUnavailable(f"{what}: the pass deadline ran out while reading")
+                if cut.expired:  # the last read may have come in just before the cut
+                    raise transport.Retryable(SourceUnavailable(f"{what}: {_late(budget)}"))
                 chunks.append(chunk)
-        except requests.RequestException as exc:
-            raise self._transport_failure(what, exc, budget) from None
+        except (requests.RequestException, OSError) as exc:
+            raise transport.failure(what, exc, budget, cut.expired) from None
         return b"".join(chunks)
 
     def _check_status(self, what: str, raw: requests.Response, accept: Collection[int]) -> None:
-        """Raise SourceUnavailable (or _Retryable) for an unaccepted status >= 400."""
+        """Raise SourceUnavailable (or transport.Retryable) for an unaccepted status >= 400."""
         status = raw.status_code
         if status < 400 or status in accept:
             return
@@ -280,30 +321,5 @@ class Http:
         )
         if retry.is_transient_status(status):
             wait = retry.retry_after(raw.headers.get("Retry-After"), self._now())
-            raise _Retryable(error, wait)
+            raise transport.Retryable(error, wait)
         raise error
-
-    def _transport_failure(self, what: str, exc: Exception, budget: float) -> Exception:
-        """Return the exception for a failure below HTTP: TLS errors are final, others retried."""
-        if isinstance(exc, requests.exceptions.SSLError):
-            return SourceUnavailable(f"{what}: TLS failure ({_cause(exc)})")
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            text = f"could not connect within {budget:.3g} s"
-        elif isinstance(exc, requests.exceptions.Timeout):
-            text = f"no answer within {budget:.3g} s"
-        elif isinstance(exc, requests.exceptions.ConnectionError):
-            text = _cause(exc)
-        else:  # invalid URL, too many redirects ...: retrying cannot help
-            return SourceUnavailable(f"{what}: {_cause(exc)}")
-        return _Retryable(SourceUnavailable(f"{what}: {text}"))
-
-
-def _cause(exc: Exception) -> str:
-    """Return the innermost useful text of a requests/urllib3 exception, redacted."""
-    reason: Any = exc.args[0] if exc.args else exc
-    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the real cause
-    text = str(reason)
-    marker = "Failed to establish a new connection: "
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    return redact.redact(text.strip("()") or type(exc).__name__)

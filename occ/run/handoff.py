@@ -19,6 +19,7 @@ from occ.core.cache import Cache
 from occ.core.digest import sha256_hex
 from occ.core.state import State
 from occ.errors import CacheError, OccError
+from occ.log import logfields
 from occ.run import sources
 
 LOG = logging.getLogger(__name__)
@@ -98,12 +99,38 @@ def prepare(
     handoff.env_file()  # a name that cannot be handed over must fail before it is recorded
     policy = retry_policy(config, cache)
     fingerprint = config_fingerprint(config)
+    failed_before = policy.failed_attempts(handoff.digest, fingerprint)
+    if result.changed:
+        _report_change(result, failed_before)
     if automatic and not force and not policy.allows(handoff.digest, fingerprint):
         return None
     if force:
-        policy.succeeded()  # contract 5.15: --force starts over
-    policy.handed_over(handoff.digest, fingerprint)
+        policy.succeeded()  # doc/compatibility.rst, "Hook retry back-off": --force starts over
+    attempt = policy.handed_over(handoff.digest, fingerprint)
+    if failed_before and attempt > 1:
+        LOG.log(
+            logfields.NOTICE,
+            "hook failed %d time(s) on this data; retrying it now (attempt %d)",
+            failed_before,
+            attempt,
+            extra=logfields.fields(attempt=attempt),
+        )
     return handoff
+
+
+def _report_change(result: sources.PassResult, failed_before: int) -> None:
+    """Log a change once, when it is new; data the hook already failed on is not news again
+    on every pass of its back-off (the retry and the giving up have lines of their own)."""
+    keys = result.changed_keys
+    if failed_before:
+        LOG.debug("still not applied (the hook failed on it): %s", ", ".join(keys))
+        return
+    LOG.log(
+        logfields.NOTICE,
+        "changed: %s",
+        ", ".join(keys),
+        extra=logfields.fields(changed=True, keys=keys, message_id=logfields.MESSAGE_CHANGED),
+    )
 
 
 def withdraw(config: Config, cache: Cache, handoff: Handoff) -> None:

@@ -73,15 +73,9 @@ def store_pass(config: Config, cache: Cache) -> sources.PassResult:
     outcomes = sources.collect(config, store=True, state_dir=cache.state_dir)
     sources.report(outcomes, State(cache.state_dir, "health"))
     result = store(cache, outcomes)
-    if result.changed:
-        keys = result.changed_keys
-        LOG.log(
-            logfields.NOTICE,
-            "changed: %s",
-            ", ".join(keys),
-            extra=logfields.fields(changed=True, keys=keys, message_id=logfields.MESSAGE_CHANGED),
-        )
-    else:
+    # A change is reported by handoff.prepare, which can tell new data from data the hook
+    # already failed on (that one is not news on every pass of a back-off).
+    if not result.changed:
         LOG.info(
             "no change (%d key(s) checked)",
             len(result.stored),

@@ -92,6 +92,11 @@ def test_failed_hook_backs_off_then_retries_then_gives_up(occ, instance):
     move_next_attempt(instance, 3600)  # still within the back-off, however slow this machine
     result = occ("collect", *instance.args())
     assert result.returncode == UNCHANGED  # backing off
+    # Quiet at the default level: no "changed" line, nothing about the hook ...
+    assert "NOTICE" not in result.stderr and "hook failed" not in result.stderr
+    # ... and the reason at --debug.
+    result = occ("collect", *instance.args("--debug"))
+    assert result.returncode == UNCHANGED
     assert "next retry in" in result.stderr
     move_next_attempt(instance, -1)  # the back-off has passed
     occ("collect", *instance.args(), check=CHANGED)  # second attempt
@@ -201,3 +206,29 @@ def test_retry_clears_the_back_off_and_runs_the_hook_now(occ, instance):
     assert len(instance.hook_runs()) == 2
     assert (instance.cachedir / "a.json.json.last").exists()
     assert not (instance.cachedir / ".occ" / "hook.state").exists()
+
+
+def test_the_log_tells_a_failing_hook_story_once_per_event(occ, instance):
+    def notices(result):
+        return [
+            line.split(" NOTICE ", 1)[1]
+            for line in result.stderr.splitlines()
+            if " NOTICE " in line
+        ]
+
+    instance.write_config(extra="[DEFAULT]\nhook_retry_limit = 2\n")
+    instance.set_local("a.json", {"a": 1})
+    first = occ("collect", *instance.args(), check=CHANGED)  # the hook unit then fails
+    assert notices(first) == ["changed: a.json"]
+    move_next_attempt(instance, 3600)
+    assert notices(occ("collect", *instance.args(), check=UNCHANGED)) == []  # backing off
+    move_next_attempt(instance, -1)
+    retry = occ("collect", *instance.args(), check=CHANGED)
+    assert notices(retry) == ["hook failed 1 time(s) on this data; retrying it now (attempt 2)"]
+    move_next_attempt(instance, -1)
+    gave_up = occ("collect", *instance.args(), check=UNCHANGED)
+    errors = [line for line in gave_up.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "run 'os-collect-config retry'" in errors[0]
+    assert notices(gave_up) == []
+    again = occ("collect", *instance.args(), check=UNCHANGED)
+    assert " ERROR " not in again.stderr and notices(again) == []
