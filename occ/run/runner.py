@@ -20,7 +20,7 @@ from occ.core import fsutil
 from occ.core.cache import Cache, Stored, unsafe_reason
 from occ.core.state import State
 from occ.log import logfields
-from occ.run import sources
+from occ.run import sources, watchdog
 from occ.run.handoff import Handoff, prepare
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ def locked(cache: Cache, *, timeout: float) -> Iterator[None]:
 
 def store_pass(config: Config, cache: Cache) -> sources.PassResult:
     """Collect, report source health, store, and log the pass summary. Caller holds the lock."""
-    outcomes = sources.collect(config, store=True, state_dir=cache.state_dir)
+    # Armed for the collectors only: disarmed before anything is stored and before the hook.
+    with watchdog.armed(config.general.number("pass_timeout") + watchdog.MARGIN):
+        outcomes = sources.collect(config, store=True, state_dir=cache.state_dir)
     sources.report(outcomes, State(cache.state_dir, "health"))
     result = store(cache, outcomes)
     # A change is reported by handoff.prepare, which can tell new data from data the hook
