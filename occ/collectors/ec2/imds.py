@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
+from occ.http import headers
 from occ.log import logfields
 
 if TYPE_CHECKING:  # occ.http.client imports requests: a cached ec2.json must not need it
@@ -137,7 +138,11 @@ class TokenSession:
             retries=0 if auto else None,
         )
         token = response.text.strip()
-        if not token or "\n" in token:
+        redact.register(token)  # before anything could show it
+        if not token:
             raise SourceUnavailable(f"{response.what()}: no token in the answer")
-        redact.register(token)
+        if not headers.valid_value(token):  # it goes into a header: \r or \n would split it
+            raise SourceUnavailable(
+                f"{response.what()}: the token in the answer holds control characters"
+            )
         return token

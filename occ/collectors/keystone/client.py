@@ -18,11 +18,13 @@ from occ import redact
 from occ.collectors.keystone import token_cache
 from occ.collectors.keystone.token_cache import Credentials, Login
 from occ.collectors.keystone.wire import (
+    configured_v3,
     discovery_url,
     fallback_url,
     find_endpoint,
     parse_login,
     password_auth,
+    trusted_v3,
     v3_url,
 )
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
@@ -158,6 +160,17 @@ class Keystone:
         except SourceUnavailable as exc:
             LOG.debug("%s: Keystone version discovery failed (%s)", self.source, exc)
             return fallback_url(auth_url)
+        if found and not trusted_v3(found, auth_url):
+            # Common behind TLS-terminating proxies; following it could send the password
+            # elsewhere or in clear text.
+            LOG.info(
+                "%s: Keystone's version document names %s, not on the configured %s; using %s",
+                self.source,
+                redact.redact(found),
+                redact.redact(auth_url),
+                configured_v3(auth_url),
+            )
+            return configured_v3(auth_url)
         return found or auth_url
 
     def _store(self, login: Login) -> None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from occ.collectors.keystone.token_cache import Credentials, Login
 from occ.errors import SourceUnavailable
+from occ.http import headers
+from occ.http.redirects import origin
 
 
 def discovery_url(auth_url: str) -> str:
@@ -19,6 +22,22 @@ def discovery_url(auth_url: str) -> str:
 def fallback_url(auth_url: str) -> str:
     """Return the v3 URL to try when version discovery fails."""
     return auth_url.replace("/v2.0", "/v3")
+
+
+def configured_v3(auth_url: str) -> str:
+    """Return the v3 URL on the configured origin: the auth URL itself when it names v3 (a
+    path prefix such as ``/identity/v3`` is kept), else ``<scheme>://<host:port>/v3``."""
+    v3 = fallback_url(auth_url)
+    if "/v3" in urlsplit(v3).path:
+        return v3
+    parts = urlsplit(auth_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/v3", "", ""))
+
+
+def trusted_v3(found: str | None, auth_url: str) -> bool:
+    """Return True if discovery's v3 ``self`` link ``found`` may receive the password: it is
+    on the configured origin (same scheme, so never https -> http; same host and port)."""
+    return bool(found) and origin(found or "") == origin(auth_url)
 
 
 def v3_url(document: Any) -> str | None:
@@ -59,6 +78,8 @@ def parse_login(token: str | None, body: Any) -> Login:
     """
     if not token:
         raise SourceUnavailable("Keystone answered without an X-Subject-Token header")
+    if not headers.valid_value(token):  # it goes into X-Auth-Token headers
+        raise SourceUnavailable("Keystone's X-Subject-Token holds control characters")
     details = body.get("token") if isinstance(body, dict) else None
     catalog = details.get("catalog") if isinstance(details, dict) else None
     if not isinstance(catalog, list):

@@ -104,6 +104,7 @@ class ZaqarCollector(Collector):
                 timeout=settings.number("timeout"),
                 verify=verify,
                 remaining=self.context.http.remaining,
+                max_size=self.context.http.max_response_size,
             )
 
         return client.call("messaging-websocket", region, pop_ws)

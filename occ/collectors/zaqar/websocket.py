@@ -6,13 +6,22 @@ notification, but never longer than ``[zaqar] timeout`` (and the pass deadline):
 waited forever (doc/compatibility.rst, "zaqar collector", "No timeouts"). Every request is a
 JSON text frame ``{"action", "headers", "body"}`` answered by one reply frame that echoes the
 request; a frame without a ``request`` is a notification.
+
+A server cannot hold the pass: the handshake is cut when its time is up (the socket is shut
+down by a timer), each reply or notification must arrive whole within its budget however it
+trickles (the deadline is re-applied before every socket read), and a message larger than
+``max_response_size`` ends the source before its payload is read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import socket
 import ssl
+import threading
+import time
 import uuid
 from typing import Any, Callable
 
@@ -56,25 +65,34 @@ def pop(
     timeout: float,
     verify: bool | str,
     remaining: Callable[[], float],
+    max_size: int = 4 * 1024 * 1024,
 ) -> Message | None:
     """Return the first queued or newly notified message of ``queue``, or None if none came
     within ``timeout`` seconds.
 
     Raise SourceUnavailable if the package is missing, the connection fails, a reply reports
-    an error status (``http_status`` set, e.g. 401 for a rejected token), or a frame is not a
-    JSON object.
+    an error status (``http_status`` set, e.g. 401 for a rejected token), a frame is not a
+    JSON object, or a message is larger than ``max_size`` bytes.
     """
     try:
         websocket: Any = importlib.import_module("websocket")
     except ImportError:
         raise SourceUnavailable(MISSING_PACKAGE) from None
     where = redact.redact(url)
+    connection = websocket.WebSocket(sslopt=ssl_options(verify))
+    budget = _budget(timeout, remaining)
+    connection.settimeout(budget)
+    cut = threading.Timer(budget, _cut, (connection,))  # a trickled handshake ends on time too
+    cut.daemon = True
+    cut.start()
     try:
-        connection = websocket.create_connection(
-            url, timeout=_budget(timeout, remaining), sslopt=ssl_options(verify)
-        )
+        connection.connect(url)
     except (websocket.WebSocketException, OSError) as exc:
-        raise SourceUnavailable(f"cannot open {where}: {redact.redact(str(exc))}") from None
+        late = " (no complete handshake in time)" if not cut.is_alive() else ""
+        raise SourceUnavailable(f"cannot open {where}{late}: {redact.redact(str(exc))}") from None
+    finally:
+        cut.cancel()
+    _guard(websocket, connection, max_size)
     headers = {"Client-ID": uuid.uuid4().hex, "X-Project-ID": project_id}
     try:
         session = _Session(websocket, connection, headers, lambda: _budget(timeout, remaining))
@@ -85,6 +103,38 @@ def pop(
         raise SourceUnavailable(f"{where}: {redact.redact(str(exc))}") from None
     finally:
         connection.close()
+
+
+def _cut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError, TypeError):  # already closed, or not a socket
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _guard(websocket: Any, connection: Any, max_size: int) -> None:
+    """Make every socket read of ``connection`` respect ``connection.ends`` (monotonic), and
+    refuse a message whose frames add up to more than ``max_size`` bytes before reading it."""
+    buffer = connection.frame_buffer
+    read, read_exactly = buffer.recv, buffer.recv_strict
+    connection.ends, connection.received = float("inf"), 0
+
+    def recv(size: int) -> bytes:
+        left = connection.ends - time.monotonic()
+        if left <= 0:
+            raise websocket.WebSocketTimeoutException("the reply did not arrive whole in time")
+        connection.sock.settimeout(left)
+        return bytes(read(size))
+
+    def recv_strict(size: int) -> bytes:
+        connection.received += size
+        if connection.received > max_size:
+            raise SourceUnavailable(
+                f"the websocket sent a message larger than max_response_size ({max_size} bytes)"
+            )
+        return bytes(read_exactly(size))
+
+    buffer.recv, buffer.recv_strict = recv, recv_strict
 
 
 def _budget(timeout: float, remaining: Callable[[], float]) -> float:
@@ -142,7 +192,10 @@ class _Session:
         return reply.get("body")
 
     def receive(self) -> dict[str, Any]:
-        self.connection.settimeout(self.budget())
+        budget = self.budget()
+        self.connection.settimeout(budget)
+        self.connection.ends = time.monotonic() + budget  # read by _guard's recv
+        self.connection.received = 0
         text = self.connection.recv()
         try:
             frame = json.loads(text)
