@@ -35,14 +35,14 @@ class Hop(NamedTuple):
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
-    """Return ``(scheme, host, port)`` of ``url``, the port defaulted from the scheme."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    """Return ``(scheme, host, port)`` of ``url``, the port defaulted from the scheme; a URL
+    that does not parse (``http://[``) has the empty origin, which matches no real one."""
     try:
-        port = parts.port
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+        return "", "", None
+    return scheme, host, port or _DEFAULT_PORTS.get(scheme)
 
 
 def carries_credentials(url: str, headers: Mapping[str, str], has_body: bool) -> bool:
@@ -67,10 +67,13 @@ def next_hop(
     the first URL's origin while the request carries credentials or a body that would be
     re-sent, if it downgrades https to http, or if it is not to an http(s) URL.
     """
-    target = urljoin(url, location.strip())
     where = redact.redact(location.strip())[:200]
-    scheme = urlsplit(target).scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
+    try:
+        target = urljoin(url, location.strip())
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        target, scheme = "", ""
+    if scheme not in _DEFAULT_PORTS or not origin(target)[1]:
         raise SourceUnavailable(
             f"refusing a redirect to {where}: not an http(s) URL", http_status=status
         )

@@ -52,6 +52,8 @@ def pass_and_hook(config: Config, *, force: bool, automatic: bool) -> tuple[bool
         force=force,
         automatic=automatic,
         deliver=_hook_in_process(config),
+        mode="force" if force else ("continuous" if automatic else "one-time"),
+        hook_in_process=True,
     )
     return outcome.changed, outcome.delivered or 0
 

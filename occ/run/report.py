@@ -47,7 +47,12 @@ def record_pass(config: Config, *, mode: str, started: float, summary: dict[str,
     in this process); "error" has ``error``, the one-line reason."""
     previous = read(config.status_file)
     now = time.time()
-    document = build(previous, config, now=now, mode=mode, started=started, summary=summary)
+    try:
+        document = build(previous, config, now=now, mode=mode, started=started, summary=summary)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # A record that is valid JSON but not of our shape (hand-edited, another version):
+        # start the history over rather than fail the pass.
+        document = build({}, config, now=now, mode=mode, started=started, summary=summary)
     _write(config, document)
 
 
@@ -77,8 +82,8 @@ def build(
     sources = previous.get("sources", {})
     if "outcomes" in summary:
         sources = {
-            name: _source(sources.get(name, {}), config, name, status, reason, now)
-            for name, status, reason in summary["outcomes"]
+            name: _source(sources.get(name, {}), config, status, reason, keys, now)
+            for name, status, reason, keys in summary["outcomes"]
         }
     pending = summary.get("pending", previous.get("pending", []))
     return {
@@ -93,7 +98,10 @@ def build(
         },
         "sources": sources,
         "pending": pending,
-        "hook": hook_state(config),
+        "hook": hook_state(
+            config,
+            in_progress=summary.get("hook_exit") is None and bool(summary.get("handed_over")),
+        ),
         "keystone": keystone_state(config, now),
         "counters": _counters(previous.get("counters", {}), summary, previous.get("pending")),
         "polling_interval": config.general.number("polling_interval"),
@@ -102,16 +110,25 @@ def build(
 
 
 def _source(
-    before: dict[str, Any], config: Config, name: str, status: str, reason: str, now: float
+    before: dict[str, Any],
+    config: Config,
+    status: str,
+    reason: str,
+    keys: list[str],
+    now: float,
 ) -> dict[str, Any]:
     unavailable = status == "unavailable"
+    # The cache keys this source delivered last time it had data: its cached documents.
+    keys = keys if status == "data" else before.get("keys", [])
     return {
         "status": status,
         "last_success": now if status == "data" else before.get("last_success"),
         "last_error": redact.redact(reason) if unavailable else before.get("last_error"),
         "last_error_at": now if unavailable else before.get("last_error_at"),
         "consecutive_failures": before.get("consecutive_failures", 0) + 1 if unavailable else 0,
-        "cached": os.path.exists(os.path.join(config.cachedir, name + ".json")),
+        "keys": keys,
+        "cached": bool(keys)
+        and all(os.path.exists(os.path.join(config.cachedir, key + ".json")) for key in keys),
     }
 
 
@@ -135,16 +152,20 @@ def _counters(
     return counters
 
 
-def hook_state(config: Config) -> dict[str, Any]:
-    """Return the hook's retry record as status shows it (attempts, next retry, exhausted)."""
+def hook_state(config: Config, *, in_progress: bool = False) -> dict[str, Any]:
+    """Return the hook's retry record as status shows it: failed attempts, next retry,
+    exhausted, and ``in_progress`` when this pass just handed the data to the hook unit (its
+    record already counts that attempt, which has not failed, or not yet)."""
     path = os.path.join(state_dir(config.cachedir), "hook.state")
     record = read_json(path)
     attempts = record.get("attempts")
+    attempts = attempts if isinstance(attempts, int) and attempts > 0 else 0
     next_attempt = record.get("next_attempt")
     return {
-        "attempts": attempts if isinstance(attempts, int) and attempts > 0 else 0,
+        "attempts": max(attempts - 1, 0) if in_progress else attempts,
         "next_retry": next_attempt if isinstance(next_attempt, (int, float)) else None,
         "exhausted": record.get("exhausted") is True,
+        "in_progress": in_progress,
     }
 
 

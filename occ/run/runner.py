@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from occ.config.model import Config
 from occ.core import fsutil
 from occ.core.cache import Cache, Stored, unsafe_reason
 from occ.core.state import State
+from occ.errors import CacheBusy, OccError
 from occ.log import logfields
-from occ.run import sources, watchdog
+from occ.run import report, sources, watchdog
 from occ.run.handoff import Handoff, prepare
 
 LOG = logging.getLogger(__name__)
@@ -40,20 +42,51 @@ def run_pass(
     force: bool,
     automatic: bool,
     deliver: Callable[[Cache, Handoff], int],
+    mode: str = "collect",
+    hook_in_process: bool = False,
 ) -> PassOutcome:
-    """Run one store-mode pass and, when the hook must get the data, call ``deliver``.
+    """Run one store-mode pass and, when the hook must get the data, call ``deliver``; then
+    record the pass for --status (``mode`` names it there; ``hook_in_process``: ``deliver``
+    runs the hook and returns its status, and a 0 means the data was committed).
 
     ``automatic`` passes respect the back-off of a failing hook; ``force`` hands the data over
     even when nothing changed. Raise CacheError (CacheBusy included) if the cache cannot be
     used, and whatever ``deliver`` raises.
     """
+    started = time.time()
     cache = Cache(config.cachedir, config.backup_cachedir)
-    with locked(cache, timeout=lock_timeout):
-        result = store_pass(config, cache)
-        handoff = prepare(config, cache, result, force=force, automatic=automatic)
-        if handoff is None:
-            return PassOutcome(result.changed, None)
-        return PassOutcome(result.changed, deliver(cache, handoff))
+    try:
+        with locked(cache, timeout=lock_timeout):
+            result = store_pass(config, cache)
+            handoff = prepare(config, cache, result, force=force, automatic=automatic)
+            delivered = None if handoff is None else deliver(cache, handoff)
+    except CacheBusy:
+        report.record_pass(config, mode=mode, started=started, summary={"result": "busy"})
+        raise
+    except OccError as exc:
+        summary = {"result": "error", "error": str(exc).splitlines()[0]}
+        report.record_pass(config, mode=mode, started=started, summary=summary)
+        raise
+    summary = _summary(result, delivered, hook_in_process=hook_in_process)
+    report.record_pass(config, mode=mode, started=started, summary=summary)
+    return PassOutcome(result.changed, delivered)
+
+
+def _summary(
+    result: sources.PassResult, delivered: int | None, *, hook_in_process: bool
+) -> dict[str, Any]:
+    """Return what ``report.record_pass`` needs to know about a finished pass."""
+    committed = hook_in_process and delivered == 0
+    return {
+        "result": "changed" if result.changed else "unchanged",
+        "outcomes": [
+            (outcome.name, outcome.status, outcome.reason, [key for key, _ in outcome.outputs])
+            for outcome in result.outcomes
+        ],
+        "pending": [] if committed else result.changed_keys,
+        "handed_over": delivered is not None,
+        "hook_exit": delivered if hook_in_process else None,
+    }
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from occ.config.model import Config
 from occ.core import envfile, fsutil
 from occ.core.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
+from occ.run import report
 from occ.run.handoff import Handoff, retry_policy, withdraw
 from occ.run.runner import locked, run_pass
 from occ.status import ExitStatus
@@ -156,4 +157,5 @@ def commit(config: Config) -> int:
         retry_policy(config, cache).succeeded()
     _discard_handover(config)
     LOG.info("committed: %s", ", ".join(committed) or "nothing changed")
+    report.record_commit(config)
     return ExitStatus.OK

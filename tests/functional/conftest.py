@@ -41,6 +41,7 @@ class Instance:
         self.fail_file = root / "hook-fail"
         self.hook = root / "hook.sh"
         self.config = root / "os-collect-config.conf"
+        self.status_file = root / "status" / "status.json"
         root.mkdir(parents=True, exist_ok=True)
         self.local_data.mkdir(mode=0o700)
         self.hook.write_text(HOOK.format(log=self.hook_log, fail=self.fail_file))
@@ -56,6 +57,7 @@ class Instance:
             cachedir = {self.cachedir}
             backup_cachedir = {self.backup}
             hook_env_file = {self.runtime}/hook.env
+            status_file = {self.status_file}
             polling_interval = 1
             collectors = heat_local
             collectors = local

@@ -30,14 +30,14 @@ def config(tmp_path):
     return loader.load(cmdline, environ={"HOME": str(tmp_path)})
 
 
-def summary(result="unchanged", outcomes=(("local", "data", ""),), pending=(), **more):
+def summary(result="unchanged", outcomes=(("local", "data", "", ["a.json"]),), pending=(), **more):
     return {"result": result, "outcomes": list(outcomes), "pending": list(pending), **more}
 
 
 def test_a_source_that_keeps_failing_counts_its_failures_and_keeps_its_last_success(config):
     first = report.build({}, config, now=NOW, mode="collect", started=NOW - 1, summary=summary())
     assert first["sources"]["local"]["last_success"] == NOW
-    down = summary(outcomes=[("local", "unavailable", "cannot read /x")])
+    down = summary(outcomes=[("local", "unavailable", "cannot read /x", [])])
     second = report.build(first, config, now=NOW + 30, mode="collect", started=NOW, summary=down)
     third = report.build(second, config, now=NOW + 60, mode="collect", started=NOW, summary=down)
     local = third["sources"]["local"]
@@ -55,7 +55,7 @@ def test_a_secret_in_a_reason_never_reaches_the_world_readable_record(config, mo
 
     monkeypatch.setattr(redact, "_registered", set())
     redact.register("s3cr3t-token-value")
-    down = summary(outcomes=[("heat", "unavailable", "401 for token s3cr3t-token-value")])
+    down = summary(outcomes=[("heat", "unavailable", "401 for token s3cr3t-token-value", [])])
     report.record_pass(config, mode="collect", started=NOW, summary=down)
     text = pathlib.Path(config.status_file).read_text()
     assert "s3cr3t-token-value" not in text
@@ -72,7 +72,12 @@ def test_hook_retries_and_a_held_token_are_shown_but_never_the_token(config):
     with open(os.path.join(state, "keystone-abc.state"), "w") as handle:
         json.dump({"token": "gAAAA-token", "expires_at": NOW + 3600, "stored_at": NOW}, handle)
     document = report.build({}, config, now=NOW, mode="collect", started=NOW, summary=summary())
-    assert document["hook"] == {"attempts": 2, "next_retry": NOW + 40, "exhausted": False}
+    assert document["hook"] == {
+        "attempts": 2,
+        "next_retry": NOW + 40,
+        "exhausted": False,
+        "in_progress": False,
+    }
     assert document["keystone"] == {"token_held": True, "expires_at": NOW + 3600}
     assert "gAAAA-token" not in json.dumps(document)
 
@@ -109,7 +114,9 @@ def test_no_record_is_unknown_and_no_monitoring_status_is_the_usage_error_status
 
 
 def test_metrics_are_written_atomically_in_the_textfile_format(config):
-    down = summary(outcomes=[("local", "data", ""), ("ec2", "unavailable", "timed out")])
+    down = summary(
+        outcomes=[("local", "data", "", ["a.json"]), ("ec2", "unavailable", "timed out", [])]
+    )
     report.record_pass(config, mode="collect", started=NOW, summary=down)
     text = pathlib.Path(config.metrics_file).read_text()
     assert 'os_collect_config_source_up{source="local"} 1.0' in text

@@ -28,16 +28,19 @@ def configured_v3(auth_url: str) -> str:
     """Return the v3 URL on the configured origin: the auth URL itself when it names v3 (a
     path prefix such as ``/identity/v3`` is kept), else ``<scheme>://<host:port>/v3``."""
     v3 = fallback_url(auth_url)
-    if "/v3" in urlsplit(v3).path:
+    try:
+        if "/v3" in urlsplit(v3).path:
+            return v3
+        parts = urlsplit(auth_url)
+    except ValueError:  # not a URL at all: nothing better to offer than the configured value
         return v3
-    parts = urlsplit(auth_url)
     return urlunsplit((parts.scheme, parts.netloc, "/v3", "", ""))
 
 
 def trusted_v3(found: str | None, auth_url: str) -> bool:
     """Return True if discovery's v3 ``self`` link ``found`` may receive the password: it is
     on the configured origin (same scheme, so never https -> http; same host and port)."""
-    return bool(found) and origin(found or "") == origin(auth_url)
+    return bool(found) and origin(found or "") == origin(auth_url) != ("", "", None)
 
 
 def v3_url(document: Any) -> str | None:

@@ -52,6 +52,7 @@ class Site:
             cachedir = {cachedir}
             backup_cachedir = {self.backup}
             hook_env_file = {self.hook_env}
+            status_file = {self.root}/status/status.json
             collectors = heat_local
             collectors = local
 
