@@ -28,14 +28,16 @@ BEHAVIOURS = ("trickle_body", "trickle_headers", "stall_after_headers", "endless
 
 
 class SlowServer:
-    def __init__(self, behaviour: str, *, interval: float = 0.05, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, behaviour: str, *, interval: float = 0.05, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}")
         self.behaviour = behaviour
         self.interval = interval
         self.requests: list[bytes] = []
         self.stopping = threading.Event()
-        self._listener = socket.create_server((host, 0))
+        self._listener = socket.create_server((host, port))
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
 
