@@ -31,15 +31,17 @@ def digest(value: Any) -> str:
 
 def validators(headers: Any) -> dict[str, str]:
     """Return the validators worth keeping from response ``headers``: the ETag verbatim, and
-    Last-Modified as an RFC 7231 date if it parses in any HTTP-date form (else it is dropped)."""
+    Last-Modified as an RFC 7231 date if it parses in any HTTP-date form (else it is dropped).
+    An ETag with control characters is dropped: sent back, it would fail every later pass."""
     import datetime  # deferred: a pass where this source is not configured must stay light
     import email.utils
 
+    from occ.http import headers as header_policy
     from occ.http import retry
 
     kept: dict[str, str] = {}
     etag = (headers.get("ETag") or "").strip()
-    if etag:
+    if etag and header_policy.valid_value(etag):  # it is sent back in If-None-Match
         kept["etag"] = etag
     modified = retry.http_date(headers.get("Last-Modified"))
     if modified is not None:

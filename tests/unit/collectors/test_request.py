@@ -282,3 +282,13 @@ def test_temp_url_signature_never_reaches_logs_or_errors(harness, fake_server, c
     assert fake_server.requests[0].query["temp_url_sig"] == [SIG]
     assert "temp_url_sig=***" in str(caught.value)
     assert SIG not in caplog.text and SIG not in str(caught.value)
+
+
+def test_an_etag_with_control_characters_is_not_kept_so_later_passes_still_work(
+    harness, fake_server
+):
+    fake_server.route("/doc", Reply.json({"v": 1}, headers={"ETag": '"a\x01b"'}))
+    section = f"[request]\nmetadata_url = {fake_server.url}/doc\n"
+    for _ in range(2):
+        assert harness.collect("request", section) == [("request", {"v": 1})]
+    assert fake_server.requests[1].headers["If-None-Match"] is None
