@@ -115,10 +115,12 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
             repeated = previous.get(outcome.name) == current[outcome.name]
             LOG.log(
                 logging.INFO if repeated else logging.WARNING,
-                "%s: source unavailable%s: %s; keeping its previously cached data",
+                "%s: source unavailable%s: %s%s",
                 outcome.name,
                 " (still)" if repeated else "",
                 outcome.reason,
+                # Print mode caches nothing, so it has no cached data to keep.
+                "; keeping its previously cached data" if health.writable else "",
                 extra=fields,
             )
         elif outcome.name in previous:

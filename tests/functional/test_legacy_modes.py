@@ -176,3 +176,11 @@ def test_missing_cachedir_parent_is_a_clean_error(occ, instance):
     assert "parent directory does not exist" in result.stderr
     assert "Traceback" not in result.stderr
     assert not os.path.exists("/nonexistent")
+
+
+def test_print_mode_does_not_claim_to_keep_cached_data(occ, instance):
+    instance.write_config(command="")
+    result = occ("--print", *instance.args(), check=0)
+    line = next(line for line in result.stderr.splitlines() if "source unavailable" in line)
+    assert line.endswith("no usable metadata in " + str(instance.cfn_init_data))
+    assert "keeping its previously cached data" not in result.stderr
