@@ -7,7 +7,9 @@ oslo rules) and writes drop-ins into the generator directory:
 * ``os-collect-config.timer.d/50-occ-config.conf``: ``polling_interval`` becomes the gap between
   passes (``OnUnitInactiveSec=``), ``splay`` the random delay (``RandomizedDelaySec=``);
 * ``os-collect-config-burst.timer.d/50-occ-config.conf``: the fast re-polls after a change,
-  ``min_polling_interval`` doubled until it reaches ``polling_interval`` (1, 2, 4, 8, 16 s).
+  ``min_polling_interval`` doubled until it reaches ``polling_interval`` (1, 2, 4, 8, 16 s);
+* ``os-collect-config.service.d/50-occ-config.conf``: ``ReadWritePaths=`` for the directory of
+  ``metrics_file`` (and of a ``status_file`` moved elsewhere), which the sandbox would hide.
 
 Drop-ins of the same name in ``/etc/systemd/system`` win over them, and later names
 (``override.conf`` from ``systemctl edit``) override their values. With ``--check`` the module
@@ -29,6 +31,9 @@ from occ.errors import ConfigError
 LOG = logging.getLogger("occ.generator")
 
 TIMER = "os-collect-config.timer"
+SERVICE = "os-collect-config.service"
+# The shipped service may already write here (its own ReadWritePaths= line).
+DEFAULT_STATUS_DIR = "/run/os-collect-config-status"
 BURST_TIMER = "os-collect-config-burst.timer"
 DROPIN_NAME = "50-occ-config.conf"
 # Where systemd puts generator output ("normal" directory, below /etc in precedence).
@@ -105,7 +110,31 @@ def render(config: Config) -> dict[str, str]:
     return {
         os.path.join(f"{TIMER}.d", DROPIN_NAME): timer,
         os.path.join(f"{BURST_TIMER}.d", DROPIN_NAME): burst,
+        os.path.join(f"{SERVICE}.d", DROPIN_NAME): _service(config),
     }
+
+
+def _service(config: Config) -> str:
+    """Return the service drop-in that lets the sandboxed pass (``ProtectSystem=strict``)
+    write ``metrics_file`` and a non-default ``status_file``. Always rendered, even empty, so
+    that removing ``metrics_file`` also changes the drop-ins and triggers a reload."""
+    lines = ["[Service]\n"]
+    wanted = [("metrics_file", config.metrics_file)]
+    if os.path.dirname(config.status_file) != DEFAULT_STATUS_DIR:
+        wanted.append(("status_file", config.status_file))
+    for key, path in wanted:
+        directory = os.path.dirname(path) if path else ""
+        if not directory:
+            continue
+        if not os.path.isabs(directory) or any(c.isspace() or c in "\"'\\" for c in directory):
+            LOG.warning(
+                "%s: the sandbox cannot be opened for %r; use a plain absolute path", key, path
+            )
+            continue
+        # '-': a directory that does not exist (yet) does not fail the unit; '%%': systemd
+        # expands %-specifiers in unit files.
+        lines.append(f"# {key}\nReadWritePaths=-{directory.replace('%', '%%')}\n")
+    return _header(config, SERVICE) + "".join(lines)
 
 
 def load(environ: Mapping[str, str], cmdline: loader.CommandLine | None = None) -> Config:

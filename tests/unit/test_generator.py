@@ -177,3 +177,33 @@ def test_huge_intervals_are_clamped_instead_of_crashing_the_generator(tmp_path):
     assert values["RandomizedDelaySec"] == ["604800s"]
     burst = timer_values((tmp_path / "generator" / BURST_DROPIN).read_text())
     assert burst["OnActiveSec"] == ["604800s"]
+
+
+SERVICE_DROPIN = Path(f"{generator.SERVICE}.d", generator.DROPIN_NAME)
+
+
+def service_paths(tmp_path: Path) -> list[str]:
+    text = (tmp_path / "generator" / SERVICE_DROPIN).read_text()
+    return [
+        line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ReadWritePaths")
+    ]
+
+
+def test_the_sandbox_lets_the_pass_write_the_metrics_file(tmp_path):
+    conf = "[DEFAULT]\nmetrics_file = /var/lib/node_exporter/textfile_collector/occ.prom\n"
+    assert run(tmp_path, conf) == 0
+    assert service_paths(tmp_path) == ["-/var/lib/node_exporter/textfile_collector"]
+
+
+def test_no_metrics_file_still_renders_the_service_dropin_so_removing_it_reloads(tmp_path):
+    assert run(tmp_path, "[DEFAULT]\nmetrics_file = /srv/m/occ.prom\n") == 0
+    assert run(tmp_path, "[DEFAULT]\n", "--check", str(tmp_path / "generator")) == 0  # reload due
+    assert run(tmp_path, "[DEFAULT]\n") == 0
+    assert service_paths(tmp_path) == []  # the default status directory needs no line
+
+
+def test_a_moved_status_file_and_percent_signs_are_written_safely(tmp_path, caplog):
+    conf = "[DEFAULT]\nstatus_file = /srv/st%tus/s.json\nmetrics_file = /srv/my metrics/m.prom\n"
+    assert run(tmp_path, conf) == 0
+    assert service_paths(tmp_path) == ["-/srv/st%%tus"]
+    assert any("metrics_file" in r.getMessage() for r in caplog.records)
