@@ -68,6 +68,19 @@ def record_commit(config: Config) -> None:
     _write(config, document)
 
 
+def record_hook_result(config: Config, exit_status: int) -> None:
+    """Record how the hook unit's run ended (``run-hook``): a failure counts at once, a
+    success stays in progress until ``commit`` has marked the data applied."""
+    document = read(config.status_file)
+    if not document:
+        return
+    document["hook"] = dict(hook_state(config, in_progress=exit_status == 0), last_exit=exit_status)
+    if exit_status:
+        counters = document.setdefault("counters", {})
+        counters["hook_failures"] = counters.get("hook_failures", 0) + 1
+    _write(config, document)
+
+
 def build(
     previous: dict[str, Any],
     config: Config,

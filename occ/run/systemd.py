@@ -116,7 +116,9 @@ def run_hook(config: Config, environ: dict[str, str]) -> int:
         return ExitStatus.OK
     from occ.core import hook
 
-    return hook.run(config.command, variables, timeout=config.general.number("hook_timeout"))
+    code = hook.run(config.command, variables, timeout=config.general.number("hook_timeout"))
+    report.record_hook_result(config, code)  # --status learns of a failure at once
+    return code
 
 
 def run_mode(mode: str, config: Config) -> int:

@@ -78,3 +78,18 @@ def test_status_answers_while_a_pass_holds_the_cache(occ, instance):
     with fsutil.Lock(str(instance.cachedir / ".occ" / "lock"), timeout=1):
         result = status(occ, instance)
     assert result.returncode == 0
+
+
+def test_a_failure_in_the_hook_unit_shows_at_once(occ, instance):
+    instance.set_local("a.json", {"a": 1})
+    instance.set_heat_local({"h": 1})
+    occ("collect", *instance.args(), check=CHANGED)
+    handed = json.loads(status(occ, instance, "--json").stdout)
+    assert handed["hook"]["in_progress"] is True and handed["health"] == "healthy"
+    instance.fail_hook(5)
+    assert occ("run-hook", *instance.args()).returncode == 5  # as the hook unit runs it
+    result = status(occ, instance, "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert document["hook"]["attempts"] == 1 and document["hook"]["last_exit"] == 5
+    assert document["counters"]["hook_failures"] == 1

@@ -510,3 +510,43 @@ def test_config_drive_profile_still_runs_passes(box):
         box.c.run("rm", "-f", dropin)
         box.c.run("systemctl", "daemon-reload")
         box.configure(3)
+
+
+def test_status_metrics_and_retry_work_in_the_sandbox(box):
+    """--status reads what the sandboxed passes record, the generator opens the sandbox for
+    metrics_file, and 'retry' runs the hook in its unit at once after a failure."""
+    box.stop_timers()
+    metrics = "/var/lib/node_exporter/textfile_collector/occ.prom"
+    box.c.run("mkdir", "-p", "/var/lib/node_exporter/textfile_collector")
+    box.configure(3, extra=f"metrics_file = {metrics}\n")
+    box.c.run("systemctl", "daemon-reload")  # the reload path unit does this too, eventually
+    assert "/var/lib/node_exporter/textfile_collector" in box.show(SERVICE, "ReadWritePaths")
+    box.wait_idle()
+    box.c.run("systemctl", "start", SERVICE)
+    text = box.c.run("cat", metrics).stdout
+    assert "os_collect_config_last_pass_success 1.0" in text
+    assert 'os_collect_config_source_up{source="ec2"} 1.0' in text
+    status = box.c.run("os-collect-config", "--status", "--json", check=False)
+    document = json.loads(status.stdout)
+    assert (status.returncode, document["health"]) == (0, "healthy"), status.stdout
+    assert document["last_pass"]["mode"] == "collect"
+    # Any user may read it (monitoring agents are rarely root).
+    as_nobody = box.c.run("runuser", "-u", "nobody", "--", "os-collect-config", "--status",
+                          check=False)  # fmt: skip
+    assert as_nobody.returncode == 0 and as_nobody.stdout.startswith("health: healthy")
+    # A failing hook, then the operator's fix and 'retry': the hook runs at once, in its unit.
+    runs = box.hook_runs()
+    box.c.run("touch", "/etc/occ-hook-fail")
+    box.set_metadata("6")
+    box.c.run("systemctl", "start", SERVICE, check=False)
+    assert box.hook_runs() == runs + 1 and box.failed(HOOK)
+    degraded = box.c.run("os-collect-config", "--status", check=False)
+    assert degraded.returncode == 1, degraded.stdout
+    box.c.run("rm", "-f", "/etc/occ-hook-fail")
+    retry = box.c.run("os-collect-config", "retry", check=False)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert box.hook_runs() == runs + 2
+    assert json.loads(box.c.run("cat", f"{CACHE}/ec2.json.last").stdout)["v"] == "6"
+    assert box.c.run("os-collect-config", "--status", check=False).returncode == 0
+    box.configure(3)
+    box.start_timer()
