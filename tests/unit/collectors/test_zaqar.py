@@ -114,7 +114,7 @@ def test_the_popped_message_is_saved_at_once_in_a_private_state_file(harness, ke
     harness.collect("zaqar", ini(keystone))
     path = Path(state_dir(str(harness.cachedir))) / "zaqar.state"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text())["body"] == DOCUMENT
+    assert json.loads(json.loads(path.read_text())["body_json"]) == DOCUMENT
 
 
 def test_the_last_message_stays_current_after_a_failed_hook(harness, keystone, zaqar):
@@ -170,7 +170,7 @@ def test_a_message_that_is_not_an_object_is_unavailable_and_not_saved(harness, k
     zaqar.queues.post(QUEUE, ["not", "an", "object"])
     with pytest.raises(SourceUnavailable, match="not a JSON object"):
         harness.collect("zaqar", ini(keystone))
-    assert harness.state("zaqar").load()["body"] == DOCUMENT
+    assert json.loads(harness.state("zaqar").load()["body_json"]) == DOCUMENT
 
 
 @pytest.mark.parametrize("missing", ["auth_url", "password", "project_id", "user_id", "queue_id"])
@@ -431,3 +431,24 @@ def test_websocket_frame_that_is_json_but_not_an_object_is_unavailable(
     with pytest.raises(SourceUnavailable, match=not_an_object):
         harness.collect("zaqar", ini(keystone, **WEBSOCKETS))
     assert websocket_zaqar.queues.pending(QUEUE) == [DOCUMENT]
+
+
+def test_the_kept_message_keeps_its_key_order_so_zaqar_json_keeps_its_bytes(
+    harness, keystone, zaqar
+):
+    body = {"zebra": 1, "apple": {"y": 2, "b": 3}}  # not in sorted order
+    zaqar.queues.post(QUEUE, body)
+    popped = harness.collect("zaqar", ini(keystone))
+    kept = harness.collect("zaqar", ini(keystone))  # the queue is empty now
+    assert json.dumps(kept[0][1], indent=1) == json.dumps(popped[0][1], indent=1)
+    assert list(kept[0][1]) == ["zebra", "apple"]
+
+
+def test_a_message_kept_by_an_earlier_version_is_still_offered(harness, keystone, zaqar):
+    zaqar.queues.post(QUEUE, DOCUMENT)
+    harness.collect("zaqar", ini(keystone))
+    path = Path(state_dir(str(harness.cachedir))) / "zaqar.state"
+    state = json.loads(path.read_text())
+    state["body"] = json.loads(state.pop("body_json"))
+    path.write_text(json.dumps(state))
+    assert harness.collect("zaqar", ini(keystone)) == EXPLODED
