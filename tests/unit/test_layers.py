@@ -206,3 +206,10 @@ def test_the_checker_refuses_a_module_without_a_layer(tmp_path):
 )
 def test_layer_map(module, layer):
     assert occ_layer(module) == layer
+
+
+def test_test_modules_have_unique_names():
+    # pytest imports test modules by basename (rootdir-relative packages are not used here):
+    # two files with one name break collection of the whole suite.
+    names = [path.name for path in (REPO / "tests").rglob("test_*.py")]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
