@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any, Callable
 
-from occ.cli import configcheck, parser
+from occ.cli import quick
 from occ.collectors import registry
 from occ.config import loader
 from occ.config.model import Config
@@ -29,24 +30,46 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
 
     Usage errors raise SystemExit(2) from argparse; everything else returns.
     """
+    # The units' own argument lists skip argparse (occ.cli.quick); only a mode has them.
+    cmdline = quick.command_line(argv) if mode else None
+    if cmdline is not None:
+        logsetup.configure_early(False)
+        return _guarded(mode, lambda: _run(mode, cmdline))
+    from occ.cli import parser
+
     argument_parser = parser.build_parser()
     args = argument_parser.parse_args(argv)
-    cmdline = parser.command_line(args)
-    logsetup.configure_early(bool(cmdline.values.get((DEFAULT_GROUP, "debug"))))
-    try:
-        if getattr(args, "shell_completion", None):
-            print(parser.completion_script(args.shell_completion, argument_parser), end="")
-            return ExitStatus.OK
-        if getattr(args, "check_config", False) and not mode:
-            return configcheck.check(cmdline)
-        if getattr(args, "status", False) and not mode:
-            from occ.cli import status
+    full = parser.command_line(args)
+    logsetup.configure_early(bool(full.values.get((DEFAULT_GROUP, "debug"))))
+    return _guarded(mode, lambda: _dispatch(mode, args, full, argument_parser))
 
-            return status.show(_readable_config(cmdline), as_json=bool(getattr(args, "json", 0)))
-        return _run(mode, cmdline)
+
+def _guarded(mode: str | None, run: Callable[[], int]) -> int:
+    """Return ``run()``, or the exit status of the OccError it raised (logged in one line)."""
+    try:
+        return run()
     except OccError as exc:
         LOG.error("%s", exc)
         return ExitStatus.ERROR if mode else _legacy_status(exc)
+
+
+def _dispatch(
+    mode: str | None, args: Any, cmdline: loader.CommandLine, argument_parser: Any
+) -> int:
+    from occ.cli import parser
+
+    if getattr(args, "shell_completion", None):
+        print(parser.completion_script(args.shell_completion, argument_parser), end="")
+        return ExitStatus.OK
+    if getattr(args, "check_config", False) and not mode:
+        from occ.cli import configcheck
+
+        return configcheck.check(cmdline)
+    if getattr(args, "status", False) and not mode:
+        from occ.cli import status
+
+        return status.show(_readable_config(cmdline), as_json=bool(getattr(args, "json", 0)))
+    return _run(mode, cmdline)
 
 
 def _legacy_status(exc: OccError) -> int:
@@ -67,9 +90,12 @@ def _checked(settings: Config) -> Config:
 def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
     settings = loader.load(cmdline)
     logsetup.configure(settings.general)
-    # Print mode writes nothing, not even the record that the notices were shown.
-    writes = bool(settings.command) and not settings.general.flag("print_only")
-    configcheck.report_notices(settings, remember=writes or mode == "collect")
+    if settings.notices:  # the usual pass has none, and need not load the reporting
+        from occ.cli import configcheck
+
+        # Print mode writes nothing, not even the record that the notices were shown.
+        writes = bool(settings.command) and not settings.general.flag("print_only")
+        configcheck.report_notices(settings, remember=writes or mode == "collect")
     if settings.general.flag("print_cachedir") and not mode:
         print(settings.cachedir)
         return ExitStatus.OK
