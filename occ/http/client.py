@@ -25,7 +25,7 @@ from typing import Any, Callable, Union
 
 import requests
 
-from occ import redact
+from occ import __version__, redact
 from occ.config.model import Config
 from occ.errors import SourceUnavailable
 from occ.http import headers as header_policy
@@ -38,6 +38,7 @@ __all__ = ["Http", "Response", "Verify"]
 LOG = logging.getLogger(__name__)
 _late = transport.late
 
+USER_AGENT = f"os-collect-config/{__version__} (occ)"
 POOL_SIZE = 16  # >= the ec2 walk's worker count, so concurrent fetches reuse connections
 RETRIES = 2  # retries after the first attempt, for transient failures
 BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
@@ -76,6 +77,9 @@ class Http:
         self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
         self.deadline = clock() + pass_timeout
         self.session = requests.Session()
+        # Service operators see who is calling (and count it) in their request logs; requests'
+        # default names only the library.
+        self.session.headers["User-Agent"] = USER_AGENT
         adapter = transport.DeadlineAdapter(
             pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0
         )

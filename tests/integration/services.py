@@ -130,7 +130,10 @@ class RequestLog:
     def program(self, mark: int) -> list[dict[str, Any]]:
         """Return the program's requests logged since ``mark`` (by its User-Agent): not the
         test's own, not keystonemiddleware's token validations."""
-        return [r for r in self.since(mark) if not NOT_THE_PROGRAM.search(r["agent"])]
+        program = [r for r in self.since(mark) if not NOT_THE_PROGRAM.search(r["agent"])]
+        # The program names itself in its User-Agent: nothing else may pass for it.
+        assert all(r["agent"].startswith("os-collect-config/") for r in program), program
+        return program
 
 
 class Process:

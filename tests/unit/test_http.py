@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import occ
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http import retry
@@ -96,6 +97,7 @@ def test_headers_params_and_json_body_reach_the_server(http, fake_server):
     assert request.query == {"a": ["b c"]}
     assert request.headers["X-Test"] == "1"
     assert request.body == b'{"k": "v"}'
+    assert request.headers["User-Agent"] == f"os-collect-config/{occ.__version__} (occ)"
 
 
 def test_text_uses_declared_charset(http, fake_server):
