@@ -32,12 +32,8 @@ RETRY_COMMAND = "os-collect-config retry"
 
 def read(path: str) -> dict[str, Any]:
     """Return the status record at ``path``; ``{}`` if there is none or it is unusable."""
-    try:
-        with open(path, "rb") as handle:
-            document = json.loads(handle.read(1 << 20))
-    except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) and document.get("schema") == SCHEMA else {}
+    document = read_json(path)
+    return document if document.get("schema") == SCHEMA else {}
 
 
 def record_pass(config: Config, *, mode: str, started: float, summary: dict[str, Any]) -> None:
