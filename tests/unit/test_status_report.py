@@ -137,3 +137,33 @@ def test_an_unwritable_status_file_never_fails_the_pass(config, tmp_path, caplog
     with caplog.at_level(logging.INFO, logger="occ"):
         report.record_pass(config, mode="collect", started=NOW, summary=summary())
     assert any("cannot record the pass" in r.getMessage() for r in caplog.records)
+
+
+def test_the_schema_of_version_1_is_pinned(config):
+    # doc/status.rst documents these keys; a change here is a new schema version.
+    down = summary(outcomes=[("local", "data", "", ["a.json"]), ("ec2", "unavailable", "x", [])])
+    document = report.build({}, config, now=NOW, mode="collect", started=NOW - 1, summary=down)
+    assert document["schema"] == 1
+    assert sorted(document) == [
+        "counters",
+        "hook",
+        "keystone",
+        "last_pass",
+        "pending",
+        "polling_interval",
+        "retry_command",
+        "schema",
+        "sources",
+    ]
+    assert sorted(document["last_pass"]) == [
+        "duration", "error", "finished", "mode", "result", "started"
+    ]  # fmt: skip
+    assert sorted(document["sources"]["ec2"]) == [
+        "cached", "consecutive_failures", "keys", "last_error", "last_error_at",
+        "last_success", "status",
+    ]  # fmt: skip
+    assert sorted(document["hook"]) == ["attempts", "exhausted", "in_progress", "next_retry"]
+    assert sorted(document["keystone"]) == ["expires_at", "token_held"]
+    assert sorted(document["counters"]) == [
+        "changes_detected", "hook_failures", "hook_handovers", "hook_successes", "passes"
+    ]  # fmt: skip
