@@ -216,6 +216,14 @@ LOGGING = (
     Opt("use_json", BOOL, False, help="Write one JSON object per log record."),
 )
 
+# The Keystone login that heat and zaqar each take in their own section, as the original does.
+KEYSTONE_LOGIN = (
+    Opt("auth_url", URI, help="Keystone URL."),
+    Opt("user_id", STR, help="User ID."),
+    Opt("password", STR, secret=True, help="Password."),
+    Opt("project_id", STR, help="Project ID."),
+)
+
 GROUPS = {
     "ec2": (
         Opt(
@@ -294,10 +302,7 @@ GROUPS = {
         ),
     ),
     "heat": (
-        Opt("auth_url", URI, help="Keystone URL."),
-        Opt("user_id", STR, help="User ID."),
-        Opt("password", STR, secret=True, help="Password."),
-        Opt("project_id", STR, help="Project ID."),
+        *KEYSTONE_LOGIN,
         Opt("stack_id", STR, help="Stack ID (name/uuid, or a bare name or id)."),
         Opt("resource_name", STR, help="Logical resource name."),
         Opt("region_name", STR, help="Region of the orchestration endpoint; empty means any."),
@@ -317,10 +322,7 @@ GROUPS = {
         Opt("ca_file", PATH, help="occ: CA bundle for TLS; unset means system CAs."),
     ),
     "zaqar": (
-        Opt("auth_url", URI, help="Keystone URL."),
-        Opt("user_id", STR, help="User ID."),
-        Opt("password", STR, secret=True, help="Password."),
-        Opt("project_id", STR, help="Project ID."),
+        *KEYSTONE_LOGIN,
         Opt("queue_id", STR, help="Queue ID."),
         Opt("region_name", STR, help="Region of the messaging endpoint; empty means any."),
         Opt("ca_file", PATH, help="CA bundle for TLS."),
