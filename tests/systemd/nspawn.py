@@ -264,3 +264,52 @@ class TerminateAsInterrupt:
     @staticmethod
     def _raise(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
+
+
+def boot(prepare: Callable[[Container], None], *, attempts: int = 2) -> Container:
+    """Return a container booted after ``prepare`` installed what the scenario needs. A boot
+    that fails is reported and tried once more on a fresh overlay (nspawn on a busy CI host
+    fails now and then); the second failure is final. A machine that cannot boot one at all
+    skips the scenario loudly (fails under CI)."""
+    from tests import support  # pytest-dependent; this module also runs without pytest
+
+    for attempt in range(1, attempts + 1):
+        container = Container()
+        try:
+            try:
+                container.mount_overlay()
+            except Unavailable as exc:
+                support.skip_or_fail(str(exc))
+            prepare(container)
+            container.boot()
+            return container
+        except RuntimeError as exc:
+            container.teardown()
+            if attempt == attempts:
+                raise
+            print(f"\nnspawn: boot attempt {attempt} failed, trying again: {exc}", flush=True)
+        except BaseException:
+            container.teardown()
+            raise
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def scenario(request, prepare: Callable[[Container], None]):
+    """Yield a booted container for a module's scenario (a module-scoped fixture's body); if
+    any test failed meanwhile, print where its journal and console were saved; tear down."""
+    from tests import support
+
+    reason = unavailable_reason()
+    if reason:
+        support.skip_or_fail(reason)
+    failed_before = request.session.testsfailed
+    with TerminateAsInterrupt():
+        container = boot(prepare)
+        try:
+            yield container
+        finally:
+            if request.session.testsfailed != failed_before:
+                for path in container.save_logs(container.base):
+                    print(f"\nnspawn: saved {path}")
+            container.teardown()

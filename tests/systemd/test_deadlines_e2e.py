@@ -18,7 +18,7 @@ import shutil
 import pytest
 
 from tests.systemd import nspawn, support
-from tests.systemd.test_e2e import CACHE, FAKE_MD, SERVICE, Box, booted_container
+from tests.systemd.test_e2e import CACHE, FAKE_MD, SERVICE, Box, install
 
 SLOW_PORT = 8089
 PASS_TIMEOUT = 2
@@ -52,19 +52,8 @@ SLOW_SERVER = (
 
 @pytest.fixture(scope="module")
 def box(request):
-    reason = nspawn.unavailable_reason()
-    if reason:
-        support.skip_or_fail(reason)
-    failed_before = request.session.testsfailed
-    with nspawn.TerminateAsInterrupt():
-        container = booted_container()
-        try:
-            yield Box(container)
-        finally:
-            if request.session.testsfailed != failed_before:
-                for path in container.save_logs(container.base):
-                    print(f"\nnspawn: saved {path}")
-            container.teardown()
+    with nspawn.scenario(request, install) as container:
+        yield Box(container)
 
 
 def configure(box: Box, command: str) -> None:

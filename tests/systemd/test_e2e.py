@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -141,44 +140,8 @@ def _mkdir(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def box(request):
-    reason = nspawn.unavailable_reason()
-    if reason:
-        support.skip_or_fail(reason)
-    failed_before = request.session.testsfailed
-    with nspawn.TerminateAsInterrupt():
-        container = booted_container()
-        try:
-            yield Box(container)
-        finally:
-            if request.session.testsfailed != failed_before:
-                for path in container.save_logs(container.base):
-                    print(f"\nnspawn: saved {path}")
-            container.teardown()
-
-
-def booted_container(attempts: int = 2) -> nspawn.Container:
-    """Return a booted container with everything installed. A boot that fails is reported
-    and tried once more on a fresh overlay (nspawn on a busy CI host fails now and then);
-    the second failure is final."""
-    for attempt in range(1, attempts + 1):
-        container = nspawn.Container()
-        try:
-            try:
-                container.mount_overlay()
-            except nspawn.Unavailable as exc:
-                support.skip_or_fail(str(exc))
-            install(container)
-            container.boot()
-            return container
-        except RuntimeError as exc:
-            container.teardown()
-            if attempt == attempts:
-                raise
-            print(f"\nnspawn: boot attempt {attempt} failed, trying again: {exc}", file=sys.stderr)
-        except BaseException:
-            container.teardown()
-            raise
-    raise AssertionError("unreachable")
+    with nspawn.scenario(request, install) as container:
+        yield Box(container)
 
 
 class Box:

@@ -18,7 +18,6 @@ import contextlib
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -213,24 +212,7 @@ class Box:
 def booted(packages: dict[str, Path], attempts: int = 2):
     """Yield a Box; print where the journal of a failed scenario was saved."""
     with nspawn.TerminateAsInterrupt():
-        for attempt in range(1, attempts + 1):
-            container = nspawn.Container()
-            try:
-                try:
-                    container.mount_overlay()
-                except nspawn.Unavailable as exc:
-                    support.skip_or_fail(str(exc))
-                prepare(container, packages)
-                container.boot()
-                break
-            except RuntimeError as exc:  # a boot that failed on a busy host: once more
-                container.teardown()
-                if attempt == attempts:
-                    raise
-                print(f"\nnspawn: boot attempt {attempt} failed, again: {exc}", file=sys.stderr)
-            except BaseException:
-                container.teardown()
-                raise
+        container = nspawn.boot(lambda c: prepare(c, packages), attempts=attempts)
         try:
             yield Box(container, packages)
         except BaseException:
