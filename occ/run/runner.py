@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from occ.config.model import Config
-from occ.core import fsutil
 from occ.core.cache import Cache, Stored, unsafe_reason
+from occ.core.lock import Lock
 from occ.core.state import State
 from occ.errors import CacheBusy, OccError
 from occ.log import logfields
@@ -96,7 +96,7 @@ def locked(cache: Cache, *, timeout: float) -> Iterator[None]:
     Raise CacheError if the directories cannot be created or the lock is not free in time.
     """
     cache.create_dirs()
-    with fsutil.Lock(cache.state_dir + "/lock", timeout=timeout):
+    with Lock(cache.state_dir + "/lock", timeout=timeout):
         cache.clean()
         yield
 

@@ -73,9 +73,9 @@ def test_status_answers_while_a_pass_holds_the_cache(occ, instance):
     instance.set_heat_local({"h": 1})
     occ("collect", *instance.args(), check=CHANGED)
     occ("commit", *instance.args(), check=0)
-    from occ.core import fsutil
+    from occ.core.lock import Lock
 
-    with fsutil.Lock(str(instance.cachedir / ".occ" / "lock"), timeout=1):
+    with Lock(str(instance.cachedir / ".occ" / "lock"), timeout=1):
         result = status(occ, instance)
     assert result.returncode == 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from occ.core import fsutil
+from occ.core.lock import Lock
 from occ.errors import CacheBusy, CacheError
 
 
@@ -196,9 +197,9 @@ def test_removing_temporaries_from_a_missing_directory_is_nothing(tmp_path):
 
 def test_a_second_locker_times_out_with_cache_busy(tmp_path):
     path = str(tmp_path / "lock")
-    with fsutil.Lock(path, timeout=5):
+    with Lock(path, timeout=5):
         started = time.monotonic()
-        with pytest.raises(CacheBusy) as info, fsutil.Lock(path, timeout=0.3):
+        with pytest.raises(CacheBusy) as info, Lock(path, timeout=0.3):
             pass
         waited = time.monotonic() - started
     assert 0.3 <= waited < 3
@@ -207,9 +208,9 @@ def test_a_second_locker_times_out_with_cache_busy(tmp_path):
 
 def test_the_lock_is_free_again_after_release(tmp_path):
     path = str(tmp_path / "lock")
-    with fsutil.Lock(path, timeout=1):
+    with Lock(path, timeout=1):
         pass
-    with fsutil.Lock(path, timeout=0):
+    with Lock(path, timeout=0):
         pass
     assert mode(tmp_path / "lock") == 0o600
 
@@ -217,7 +218,7 @@ def test_the_lock_is_free_again_after_release(tmp_path):
 def test_a_waiting_locker_gets_the_lock_when_it_is_released(tmp_path):
     path = str(tmp_path / "lock")
     order = []
-    holder = fsutil.Lock(path, timeout=1).__enter__()
+    holder = Lock(path, timeout=1).__enter__()
 
     def release_later():
         time.sleep(0.2)
@@ -226,7 +227,7 @@ def test_a_waiting_locker_gets_the_lock_when_it_is_released(tmp_path):
 
     thread = threading.Thread(target=release_later)
     thread.start()
-    with fsutil.Lock(path, timeout=5):
+    with Lock(path, timeout=5):
         order.append("acquired")
     thread.join()
     assert order == ["released", "acquired"]
@@ -246,13 +247,13 @@ def test_a_lock_held_by_another_process_excludes_us_until_that_process_dies(tmp_
     )
     try:
         assert child.stdout.readline() == "locked\n"
-        with pytest.raises(CacheBusy), fsutil.Lock(path, timeout=0.2):
+        with pytest.raises(CacheBusy), Lock(path, timeout=0.2):
             pass
     finally:
         child.kill()
         child.wait()
         child.stdout.close()
-    with fsutil.Lock(path, timeout=2):
+    with Lock(path, timeout=2):
         pass
 
 
@@ -294,7 +295,7 @@ def test_the_lock_never_follows_a_symlink_nor_creates_its_target(tmp_path):
     target = tmp_path / "elsewhere"
     (tmp_path / "lock").symlink_to(target)
     with pytest.raises(CacheError, match="it is a symbolic link"):
-        fsutil.Lock(str(tmp_path / "lock"), timeout=1).__enter__()
+        Lock(str(tmp_path / "lock"), timeout=1).__enter__()
     assert not target.exists()
 
 
@@ -302,9 +303,9 @@ def test_a_lock_that_is_a_directory_or_a_fifo_is_a_cache_error(tmp_path):
     (tmp_path / "dir").mkdir()
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(CacheError, match="lock file"):
-        fsutil.Lock(str(tmp_path / "dir"), timeout=1).__enter__()
+        Lock(str(tmp_path / "dir"), timeout=1).__enter__()
     with pytest.raises(CacheError, match="it is a FIFO"):
-        fsutil.Lock(str(tmp_path / "fifo"), timeout=1).__enter__()
+        Lock(str(tmp_path / "fifo"), timeout=1).__enter__()
 
 
 def test_make_private_dir_without_follow_refuses_a_symlink(tmp_path):

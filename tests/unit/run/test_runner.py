@@ -11,6 +11,7 @@ import pytest
 
 from occ.core import fsutil
 from occ.core.cache import Cache
+from occ.core.lock import Lock
 from occ.errors import CacheBusy
 from occ.run.handoff import Handoff
 from occ.run.runner import PassOutcome, run_pass
@@ -171,7 +172,7 @@ def test_a_held_cache_lock_raises_cache_busy_and_stores_nothing(site):
     config = site.config()
     Cache(config.cachedir).create_dirs()
     deliver = Deliveries()
-    lock = fsutil.Lock(str(site.cachedir / ".occ" / "lock"), timeout=1)
+    lock = Lock(str(site.cachedir / ".occ" / "lock"), timeout=1)
     with lock, pytest.raises(CacheBusy, match="held"):
         run(config, deliver, lock_timeout=0.05)
     assert deliver.handoffs == []
@@ -182,7 +183,7 @@ def test_the_lock_is_released_after_a_pass(site):
     site.set_local("a.json", {"a": 1})
     config = site.config()
     run(config, Deliveries())
-    with fsutil.Lock(str(site.cachedir / ".occ" / "lock"), timeout=0.05):
+    with Lock(str(site.cachedir / ".occ" / "lock"), timeout=0.05):
         pass
 
 

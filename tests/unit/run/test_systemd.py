@@ -10,6 +10,7 @@ import logging
 import pytest
 
 from occ.core import envfile, fsutil
+from occ.core.lock import Lock
 from occ.errors import CacheError, HookError
 from occ.run import systemd
 from occ.status import ExitStatus
@@ -84,7 +85,7 @@ def test_collect_skips_as_unchanged_when_another_pass_holds_the_cache(site, monk
     systemd.commit(config)
     site.set_local("a.json", {"a": 2})
     monkeypatch.setattr(systemd, "COLLECT_LOCK_TIMEOUT_SECONDS", 0.05)
-    with fsutil.Lock(str(site.cachedir / ".occ" / "lock"), timeout=1):
+    with Lock(str(site.cachedir / ".occ" / "lock"), timeout=1):
         assert systemd.collect(config) == ExitStatus.UNCHANGED
     assert json.loads(site.cached("a.json.json").read_text()) == {"a": 1}
     assert not site.hook_env.exists()
