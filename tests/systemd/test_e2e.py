@@ -513,3 +513,39 @@ def test_status_metrics_and_retry_work_in_the_sandbox(box):
     assert box.c.run("os-collect-config", "--status", check=False).returncode == 0
     box.configure(3)
     box.start_timer()
+
+
+def test_change_to_hook_latency(box):
+    """How soon a change reaches the hook: a local file through the path unit, a remote
+    document through the polling timer, and a second change right after an applied one
+    through the burst timer's first re-poll. Generous bounds; the figures are printed."""
+    box.c.run("systemctl", "stop", "os-collect-config.timer")
+    box.wait_idle()
+    runs, written = box.hook_runs(), time.time()
+    box.c.sh(f"echo '{{\"latency\": 1}}' > {CACHE}/local-data/latency.json")
+    box.c.wait_for(10, "hook after a local write", lambda: box.hook_runs() > runs)
+    path_unit = box.hook_time(box.hook_runs()) - written
+
+    box.start_timer()  # polling_interval = 3
+    box.wait_idle()
+    runs, changed = box.hook_runs(), time.time()
+    box.set_metadata("7")
+    box.c.wait_for(20, "hook after a remote change", lambda: box.hook_runs() > runs)
+    polled = box.hook_time(box.hook_runs()) - changed
+
+    box.c.run("systemctl", "stop", "os-collect-config.timer")  # only the burst timer is left
+    box.c.wait_for(
+        10, "v=7 committed", lambda: '"v": "7"' in box.c.run("cat", f"{CACHE}/ec2.json.last").stdout
+    )
+    runs, second = box.hook_runs(), time.time()
+    box.set_metadata("8")
+    box.c.wait_for(20, "hook after the second change", lambda: box.hook_runs() > runs)
+    burst = box.hook_time(box.hook_runs()) - second
+    print(
+        f"\ne2e latency: local file via the path unit {path_unit:.2f} s; remote change, "
+        f"polling every 3 s: {polled:.2f} s; second change via the burst timer {burst:.2f} s"
+    )
+    assert path_unit < 5  # target 1 s
+    assert polled < 3 + 5  # target: within one polling interval
+    assert burst < 5  # target 2 s: the first burst tick is 1 s after the commit
+    box.start_timer()
