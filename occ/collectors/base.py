@@ -8,6 +8,7 @@ never read globals, create HTTP sessions, sleep, or write the cache.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from occ.config.model import Config, Section
@@ -36,6 +37,9 @@ class Context:
         self.store = store
         self._http_factory = http_factory
         self._http: Http | None = None
+        # The pass deadline runs from here, as the watchdog's does, not from the first
+        # network request: local sources that ran first have used part of the pass.
+        self.started = time.monotonic()
 
     @property
     def cachedir(self) -> str:
@@ -56,7 +60,7 @@ class Context:
             if self._http_factory is None:
                 from occ.http.client import Http
 
-                self._http = Http.for_config(self.config)
+                self._http = Http.for_config(self.config, started=self.started)
             else:
                 self._http = self._http_factory()
         return self._http

@@ -65,6 +65,7 @@ class Http:
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = randomlib.random,
         now: Callable[[], datetime.datetime] | None = None,
+        started: float | None = None,
     ) -> None:
         self.pass_timeout = pass_timeout
         self.max_response_size = max_response_size
@@ -75,7 +76,9 @@ class Http:
         self._sleep = sleep
         self._random = random
         self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
-        self.deadline = clock() + pass_timeout
+        # The pass began at ``started`` (by ``clock``), which may be before this client was
+        # made: the collectors that ran first used part of the pass already.
+        self.deadline = (clock() if started is None else started) + pass_timeout
         self.session = requests.Session()
         # Service operators see who is calling (and count it) in their request logs; requests'
         # default names only the library.
@@ -87,12 +90,14 @@ class Http:
         self.session.mount("https://", adapter)
 
     @classmethod
-    def for_config(cls, config: Config) -> Http:
-        """Return the client for one pass, with ``[DEFAULT] pass_timeout`` starting now."""
+    def for_config(cls, config: Config, *, started: float | None = None) -> Http:
+        """Return the client for one pass, whose ``[DEFAULT] pass_timeout`` runs from
+        ``started`` (``time.monotonic()``; now if None)."""
         general = config.general
         return cls(
             pass_timeout=general.number("pass_timeout"),
             max_response_size=general.integer("max_response_size"),
+            started=started,
         )
 
     def close(self) -> None:

@@ -452,3 +452,27 @@ def test_secrets_in_urls_and_headers_never_reach_logs_or_errors(http, fake_serve
     assert "urllib3" in caplog.text  # its records were captured, and redacted
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_the_pass_deadline_runs_from_the_start_of_the_pass_not_the_first_request(fake_server):
+    fake_server.route("/doc", Reply.json({"a": 1}))
+    # A pass that began 11 s ago (local sources ran first) has no time left of its 10 s.
+    http = Http(pass_timeout=10, started=time.monotonic() - 11)
+    assert http.remaining() < 0
+    with pytest.raises(SourceUnavailable, match="pass deadline"):
+        http.get(fake_server.url + "/doc", source="test", timeout=2)
+    assert fake_server.requests == []
+
+
+def test_collectors_share_a_deadline_that_started_with_their_context(tmp_path):
+    from occ.collectors.base import Context
+    from occ.config import loader
+    from occ.core.state import State
+
+    cfg = loader.load(loader.CommandLine(config_files=(), config_dirs=()), {"HOME": str(tmp_path)})
+    context = Context(cfg, state=State(str(tmp_path), "x", writable=False), store=False)
+    context.started -= 1000  # as if the local sources before had taken that long
+    try:
+        assert context.http.remaining() < 0
+    finally:
+        context.close()
