@@ -206,13 +206,14 @@ def read_json(path: str) -> dict[str, Any]:
 
 
 def _write(config: Config, document: dict[str, Any]) -> None:
-    from occ.run import metrics  # only passes with metrics_file set use it; import is cheap
-
-    try:
-        replace_file(config.status_file, (json.dumps(document, indent=1) + "\n").encode())
-    except OSError as exc:
-        LOG.info("cannot record the pass in %s: %s", config.status_file, exc.strerror)
+    if config.status_file:  # empty: no record (and --status reports "unknown")
+        try:
+            replace_file(config.status_file, (json.dumps(document, indent=1) + "\n").encode())
+        except OSError as exc:
+            LOG.info("cannot record the pass in %s: %s", config.status_file, exc.strerror)
     if config.metrics_file:
+        from occ.run import metrics  # only passes with metrics_file set use it
+
         try:
             replace_file(config.metrics_file, metrics.render(document).encode())
         except OSError as exc:
