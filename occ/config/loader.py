@@ -55,26 +55,33 @@ def _home(environ: Mapping[str, str]) -> str:
 
 def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Return (problems, files) in parse order: config files first, then config-dir files."""
-    problems: list[str] = []
     home = _home(environ)
-    if cmdline.config_files is not None:
-        files = list(cmdline.config_files)
-        problems += [f"{f}: config file not found" for f in files if not os.path.isfile(f)]
-        files = [f for f in files if os.path.isfile(f)]
-    else:
-        candidates = [os.path.join(home, f"{NAME}.conf"), f"/etc/{NAME}.conf"]
-        files = [f for f in candidates if os.path.isfile(f)][:1]
-    if cmdline.config_dirs is not None:
-        dirs = list(cmdline.config_dirs)
-        problems += [f"{d}: config directory not found" for d in dirs if not os.path.isdir(d)]
-        dirs = [d for d in dirs if os.path.isdir(d)]
-    else:
-        candidates = [os.path.join(home, f"{NAME}.conf.d"), f"/etc/{NAME}.conf.d"]
-        dirs = [d for d in candidates if os.path.isdir(d)][:1]
+    file_problems, files = _chosen(
+        cmdline.config_files, [os.path.join(home, f"{NAME}.conf"), f"/etc/{NAME}.conf"], "file"
+    )
+    dir_problems, dirs = _chosen(
+        cmdline.config_dirs,
+        [os.path.join(home, f"{NAME}.conf.d"), f"/etc/{NAME}.conf.d"],
+        "directory",
+    )
+    problems = file_problems + dir_problems
     for directory in dirs:
         names = sorted(n for n in os.listdir(directory) if n.endswith(".conf"))
         files += [os.path.join(directory, n) for n in names]
     return problems, files
+
+
+def _chosen(
+    given: Sequence[str] | None, candidates: Sequence[str], kind: str
+) -> tuple[list[str], list[str]]:
+    """Return (problems, paths): every given path that exists (one problem per missing one),
+    or else the first candidate that exists (oslo's search: none of them is an error)."""
+    exists = os.path.isfile if kind == "file" else os.path.isdir
+    if given is None:
+        return [], [path for path in candidates if exists(path)][:1]
+    return [f"{p}: config {kind} not found" for p in given if not exists(p)], [
+        p for p in given if exists(p)
+    ]
 
 
 def _file_values(
