@@ -1,4 +1,4 @@
-"""Durable file writes and the pass lock.
+"""Atomic (and normally durable) file writes, and reads that a hostile file cannot stall.
 
 Every file occ writes goes through ``atomic_write``: a temporary file in the same directory,
 fsync, rename over the target, and an fsync of the directory (batched when the caller writes
@@ -32,13 +32,20 @@ _STALE_RE = re.compile(r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9
 
 
 def atomic_write(
-    path: str, data: bytes, *, mode: int = 0o600, sync_dir: bool = True, mtime_ns: int | None = None
+    path: str,
+    data: bytes,
+    *,
+    mode: int = 0o600,
+    sync_dir: bool = True,
+    mtime_ns: int | None = None,
+    durable: bool = True,
 ) -> None:
     """Replace the file at ``path`` with ``data`` atomically and durably.
 
     The file gets ``mode``; an existing file's mode is kept if it is narrower, so a
-    deliberately tightened file is never widened. Raise OSError on failure; no temporary file
-    is left behind.
+    deliberately tightened file is never widened. ``durable=False`` skips every fsync, for
+    volatile files on tmpfs that the next pass rewrites anyway. Raise OSError on failure; no
+    temporary file is left behind.
     """
     directory = os.path.dirname(path) or "."
     with contextlib.suppress(FileNotFoundError):
@@ -51,7 +58,8 @@ def atomic_write(
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if mtime_ns is not None:
@@ -61,7 +69,7 @@ def atomic_write(
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    if sync_dir:
+    if sync_dir and durable:
         fsync_dir(directory)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from occ import redact
 from occ.config.model import Config
+from occ.core import fsutil
 from occ.core.state import state_dir
 
 LOG = logging.getLogger(__name__)
@@ -196,11 +197,13 @@ def keystone_state(config: Config, now: float) -> dict[str, Any]:
 
 
 def read_json(path: str) -> dict[str, Any]:
-    """Return the JSON object in ``path``; ``{}`` if absent, unreadable or not an object."""
+    """Return the JSON object in ``path``; ``{}`` if absent, unreadable or not an object.
+    Read as every file is (``fsutil.read_bytes``): a FIFO, a symlink or a huge file there
+    cannot stall or flood the pass."""
     try:
-        with open(path, "rb") as handle:
-            value = json.loads(handle.read(1 << 20))
-    except (OSError, ValueError):
+        data = fsutil.read_bytes(path, follow=False, limit=1 << 20)
+        value = json.loads(data) if data is not None else None
+    except (OSError, ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -221,18 +224,8 @@ def _write(config: Config, document: dict[str, Any]) -> None:
 
 
 def replace_file(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (mode 0644), creating its directory, without
-    fsync: the file is volatile by design and rewritten by the next pass. Raise OSError."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)  # world-readable whatever the umask says
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    """Replace ``path`` with ``data`` atomically, world-readable (0644), creating its
+    directory, without fsync: the file is volatile by design and the next pass rewrites it.
+    Raise OSError."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
+    fsutil.atomic_write(path, data, mode=0o644, durable=False)

@@ -167,3 +167,11 @@ def test_the_schema_of_version_1_is_pinned(config):
     assert sorted(document["counters"]) == [
         "changes_detected", "hook_failures", "hook_handovers", "hook_successes", "passes"
     ]  # fmt: skip
+
+
+def test_a_fifo_in_place_of_a_record_neither_stalls_the_report_nor_is_read(config):
+    os.makedirs(os.path.dirname(config.status_file))
+    os.mkfifo(config.status_file)
+    os.mkfifo(os.path.join(config.cachedir, ".occ", "hook.state"))
+    assert report.read(config.status_file) == {}
+    assert report.hook_state(config)["attempts"] == 0
