@@ -216,6 +216,12 @@ LOGGING = (
     Opt("use_json", BOOL, False, help="Write one JSON object per log record."),
 )
 
+
+def request_timeout(help_text: str = "Seconds per request.") -> Opt:
+    """Return the ``timeout`` option every network source has (seconds per request)."""
+    return Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help=help_text)
+
+
 # The Keystone login that heat and zaqar each take in their own section, as the original does.
 KEYSTONE_LOGIN = (
     Opt("auth_url", URI, help="Keystone URL."),
@@ -232,7 +238,7 @@ GROUPS = {
             "http://169.254.169.254/latest/meta-data",
             help="Root of the EC2 metadata tree.",
         ),
-        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
+        request_timeout(),
         Opt(
             "imdsv2",
             CHOICE,
@@ -280,7 +286,7 @@ GROUPS = {
             multi=True,
             help="Top-level key whose deployments cfn splits into separate outputs.",
         ),
-        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
+        request_timeout(),
     ),
     "heat_local": (
         Opt(
@@ -307,18 +313,11 @@ GROUPS = {
         Opt("resource_name", STR, help="Logical resource name."),
         Opt("region_name", STR, help="Region of the orchestration endpoint; empty means any."),
         Opt("ca_file", PATH, help="occ: CA bundle for Keystone and Heat; unset means system CAs."),
-        Opt(
-            "timeout",
-            FLOAT,
-            10.0,
-            minimum=0,
-            maximum=HOUR_SECONDS,
-            help="occ: seconds per request.",
-        ),
+        request_timeout("occ: seconds per request."),
     ),
     "request": (
         Opt("metadata_url", URI, help="URL of a JSON document."),
-        Opt("timeout", FLOAT, 10.0, minimum=0, maximum=HOUR_SECONDS, help="Seconds per request."),
+        request_timeout(),
         Opt("ca_file", PATH, help="occ: CA bundle for TLS; unset means system CAs."),
     ),
     "zaqar": (
@@ -332,14 +331,7 @@ GROUPS = {
             BOOL,
             help="Verify TLS certificates. Unset means verify; only an explicit false disables it.",
         ),
-        Opt(
-            "timeout",
-            FLOAT,
-            10.0,
-            minimum=0,
-            maximum=HOUR_SECONDS,
-            help="occ: seconds per request, and the longest websocket wait.",
-        ),
+        request_timeout("occ: seconds per request, and the longest websocket wait."),
     ),
     "keystone": (
         Opt(

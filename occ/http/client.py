@@ -36,7 +36,6 @@ from occ.log import logfields
 __all__ = ["Http", "Response", "Verify"]
 
 LOG = logging.getLogger(__name__)
-_late = transport.late
 
 USER_AGENT = f"os-collect-config/{__version__} (occ)"
 POOL_SIZE = 16  # >= the ec2 walk's worker count, so concurrent fetches reuse connections
@@ -281,7 +280,7 @@ class Http:
                 redirect = raw.status_code in redirects.REDIRECT_STATUSES
                 body = b"" if redirect else self._read_body(what, raw, left, cut)
             if cut.expired:  # a cut can look like the end of the headers or of the body
-                raise transport.Retryable(SourceUnavailable(f"{what}: {_late(left)}"))
+                raise transport.Retryable(SourceUnavailable(f"{what}: {transport.late(left)}"))
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",
             source,
@@ -314,7 +313,9 @@ class Http:
                 if size > cap:
                     raise too_big
                 if cut.expired:  # the last read may have come in just before the cut
-                    raise transport.Retryable(SourceUnavailable(f"{what}: {_late(budget)}"))
+                    raise transport.Retryable(
+                        SourceUnavailable(f"{what}: {transport.late(budget)}")
+                    )
                 chunks.append(chunk)
         except (requests.RequestException, OSError) as exc:
             raise transport.failure(what, exc, budget, cut.expired) from None

@@ -13,6 +13,7 @@ import sys
 from typing import Callable
 
 from occ.config.model import Config
+from occ.core import hook
 from occ.core.cache import Cache
 from occ.core.state import State, state_dir
 from occ.errors import HookError
@@ -60,8 +61,6 @@ def pass_and_hook(config: Config, *, force: bool, automatic: bool) -> tuple[bool
 
 def _hook_in_process(config: Config) -> Callable[[Cache, Handoff], int]:
     def deliver(cache: Cache, handoff: Handoff) -> int:
-        from occ.core import hook  # loads subprocess: only passes that run the hook need it
-
         timeout = config.general.number("hook_timeout")
         try:
             code = hook.run(config.command, handoff.variables(), timeout=timeout)
