@@ -129,19 +129,27 @@ def test_a_malformed_hook_record_is_reset_with_a_warning(occ, instance):
     assert hook_record(instance)["attempts"] == 1
 
 
-def test_continuous_mode_logs_a_broken_lock_and_keeps_polling(occ, instance):
-    instance.set_local("a.json", {"a": 1})
-    make_directory(instance, ".occ/lock")
+def run_continuously(occ, instance, seconds: float, failure: str) -> tuple[int, str]:
+    """Run continuous mode for ``seconds``, check it is still running, stop it with SIGTERM;
+    return its exit status and stderr."""
     process = occ.popen(*instance.args(), stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3.5)  # min_polling_interval 1, polling_interval 1: several passes
-        assert process.poll() is None, "continuous mode stopped on a state fault"
+        time.sleep(seconds)
+        assert process.poll() is None, f"continuous mode {failure}"
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0
+    return process.returncode, stderr
+
+
+def test_continuous_mode_logs_a_broken_lock_and_keeps_polling(occ, instance):
+    instance.set_local("a.json", {"a": 1})
+    make_directory(instance, ".occ/lock")
+    # min_polling_interval 1, polling_interval 1: several passes
+    returncode, stderr = run_continuously(occ, instance, 3.5, "stopped on a state fault")
+    assert returncode == 0
     assert "Traceback" not in stderr
     assert len([line for line in stderr.splitlines() if "lock" in line]) >= 2
 
@@ -225,15 +233,7 @@ def test_heat_local_pointed_at_a_fifo_or_a_device_is_unavailable_at_once(
 def test_continuous_mode_sleeps_through_huge_intervals_and_stops_cleanly(occ, instance, extra):
     instance.write_config("[DEFAULT]\n" + extra)
     instance.set_local("a.json", {"a": 1})
-    process = occ.popen(*instance.args(), stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(3)
-        assert process.poll() is None, "continuous mode died on a huge interval"
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0
+    returncode, stderr = run_continuously(occ, instance, 3, "died on a huge interval")
+    assert returncode == 0
     assert "Traceback" not in stderr
     assert "is above the limit of 604800; using 604800" in stderr

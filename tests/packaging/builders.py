@@ -40,6 +40,14 @@ DEB_TOOLS = {
 RPM_TOOLS = {"rpmbuild": "rpm", "rpmlint": "rpmlint"}
 _built: dict[str, Path] = {}
 
+# The units both packages enable (and their scriptlets name), and the migration script.
+POLLING_UNITS = (
+    "os-collect-config.timer",
+    "os-collect-config.path",
+    "os-collect-config-reload.path",
+)
+MIGRATE = "/usr/libexec/os-collect-config/migrate-from-daemon"
+
 
 def _require(tools: dict[str, str], what: str) -> None:
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})

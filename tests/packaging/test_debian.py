@@ -19,12 +19,6 @@ REPO = support.REPO
 UNITS = sorted(
     p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".timer", ".path")
 )
-POLLING_UNITS = (
-    "os-collect-config.timer",
-    "os-collect-config.path",
-    "os-collect-config-reload.path",
-)
-MIGRATE = "/usr/libexec/os-collect-config/migrate-from-daemon"
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +67,7 @@ def test_program_man_page_and_config_are_installed(deb):
 
 def test_only_the_polling_units_get_snippets_and_migration_enables_them(deb):
     postinst = control(deb, "postinst")
-    for unit in POLLING_UNITS:
+    for unit in builders.POLLING_UNITS:
         # --no-enable: deb-systemd-helper only records the state (for purge) ...
         assert f"deb-systemd-helper update-state '{unit}'" in postinst
         assert f"deb-systemd-helper --quiet was-enabled '{unit}'" in postinst
@@ -81,8 +75,8 @@ def test_only_the_polling_units_get_snippets_and_migration_enables_them(deb):
         assert static not in postinst
     assert "systemd-tmpfiles" in postinst
     # ... and the migration script, after debhelper's snippets, enables on a fresh install.
-    assert postinst.index("deb-systemd-invoke") < postinst.index(f"{MIGRATE} --enable")
-    assert contents(deb)[MIGRATE].startswith("-rwx")
+    assert postinst.index("deb-systemd-invoke") < postinst.index(f"{builders.MIGRATE} --enable")
+    assert contents(deb)[builders.MIGRATE].startswith("-rwx")
 
 
 def test_purge_removes_only_occs_own_state(deb):

@@ -19,12 +19,6 @@ from tests.systemd import support
 
 SPEC = support.REPO / "packaging/rpm/os-collect-config.spec"
 SYSTEMD = support.REPO / "systemd"
-POLLING_UNITS = (
-    "os-collect-config.timer",
-    "os-collect-config.path",
-    "os-collect-config-reload.path",
-)
-MIGRATE = "/usr/libexec/os-collect-config/migrate-from-daemon"
 UNITS = {p.name for p in SYSTEMD.iterdir() if p.suffix in (".service", ".timer", ".path")}
 
 
@@ -50,8 +44,8 @@ def test_scriptlets_name_only_the_polling_units():
     text = SPEC.read_text()
     match = re.search(r"^%global polling_units (.*)$", text, re.M)
     assert match
-    assert match.group(1).split() == list(POLLING_UNITS)
-    for unit in POLLING_UNITS:
+    assert match.group(1).split() == list(builders.POLLING_UNITS)
+    for unit in builders.POLLING_UNITS:
         assert "[Install]" in (SYSTEMD / unit).read_text(), unit
     for scriptlet in ("post", "preun", "postun"):
         assert re.search(r"^%systemd_\w+ %\{polling_units\}$", section(scriptlet), re.M), scriptlet
@@ -76,14 +70,6 @@ def test_rpmspec_parses_the_spec():
     assert result.returncode == 0, result.stderr
 
 
-POLLING_UNITS = (
-    "os-collect-config.timer",
-    "os-collect-config.path",
-    "os-collect-config-reload.path",
-)
-MIGRATE = "/usr/libexec/os-collect-config/migrate-from-daemon"
-
-
 @pytest.fixture(scope="module")
 def rpm(tmp_path_factory):
     return builders.rpm(tmp_path_factory)
@@ -103,7 +89,7 @@ def test_rpm_ships_units_generator_tmpfiles_man_page_launcher_and_migration(rpm)
     assert "/usr/lib/tmpfiles.d/os-collect-config.conf" in files
     assert "/usr/share/man/man8/os-collect-config.8.gz" in files
     assert "/usr/share/os-collect-config/systemd/config-drive.conf" in files
-    assert {"/usr/bin/os-collect-config", MIGRATE, "/etc/os-collect-config.conf"} <= files
+    assert {"/usr/bin/os-collect-config", builders.MIGRATE, "/etc/os-collect-config.conf"} <= files
     assert any(f.endswith("/site-packages/occ/cli/entry.py") for f in files)
     assert any(
         f.endswith(f"os_collect_config_systemd-{builders.version()}.dist-info") for f in files
@@ -121,11 +107,11 @@ def test_rpm_scriptlets_name_the_polling_units_and_migrate_after_the_transaction
     parts = re.split(r"^(\w+) scriptlet \(using /bin/sh\):$", scripts, flags=re.M)
     named = dict(zip(parts[1::2], parts[2::2]))
     post, preun, posttrans = named["postinstall"], named["preuninstall"], named["posttrans"]
-    units = " ".join(POLLING_UNITS)
+    units = " ".join(builders.POLLING_UNITS)
     assert f"install-system-units {units}" in post
     assert "systemd-tmpfiles --create os-collect-config.conf" in post
     assert f"remove-system-units {units}" in preun
-    assert f"{MIGRATE} || :" in posttrans
+    assert f"{builders.MIGRATE} || :" in posttrans
     assert "os-collect-config.service" not in scripts  # static: started by the polling units
 
 
