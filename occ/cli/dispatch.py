@@ -93,9 +93,10 @@ def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
     if settings.notices:  # the usual pass has none, and need not load the reporting
         from occ.cli import configcheck
 
-        # Print mode writes nothing, not even the record that the notices were shown.
-        writes = bool(settings.command) and not settings.general.flag("print_only")
-        configcheck.report_notices(settings, remember=writes or mode == "collect")
+        # Print mode writes nothing, not even the record that the notices were shown; every
+        # other mode writes the cache anyway.
+        prints = not mode and (settings.general.flag("print_only") or not settings.command)
+        configcheck.report_notices(settings, remember=not prints)
     if settings.general.flag("print_cachedir") and not mode:
         print(settings.cachedir)
         return ExitStatus.OK
