@@ -37,14 +37,16 @@ SECRET_HEADERS = frozenset(
     }
 )
 
-_QUERY_RE = re.compile(
-    r"(?i)([?&;](?:{})=)[^&#\s'\"]*".format("|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS))
+_QUERY = r"(?i)([?&;](?:{})=)[^&#\s'\"]*".format(
+    "|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS)
 )
-_HEADER_RE = re.compile(
-    r"(?i)\b({})(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}}]+".format(
-        "|".join(re.escape(h) for h in sorted(SECRET_HEADERS))
-    )
+_HEADER = r"(?i)\b({})(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}}]+".format(
+    "|".join(re.escape(h) for h in sorted(SECRET_HEADERS))
 )
+# Every name either pattern can match, lower-cased: text containing none of them (most URLs
+# and messages) needs no regular expression, so a pass that never logs a secret-looking line
+# never compiles one (re compiles and caches them on first use).
+_NAMES = tuple(sorted({p.lower() for p in SECRET_QUERY_PARAMETERS} | SECRET_HEADERS))
 
 _registered: set[str] = set()
 
@@ -64,5 +66,8 @@ def redact(text: str) -> str:
     for secret in sorted(_registered, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _QUERY_RE.sub(lambda m: m.group(1) + MASK, text)
-    return _HEADER_RE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    lowered = text.casefold()  # as wide as the patterns' (?i): "ſig" is "sig" to them
+    if not any(name in lowered for name in _NAMES):
+        return text
+    text = re.sub(_QUERY, lambda m: m.group(1) + MASK, text)
+    return re.sub(_HEADER, lambda m: m.group(1) + m.group(2) + MASK, text)

@@ -20,7 +20,9 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 # $name, ${name}, ${group.name} and $$, as oslo.config's template syntax has them.
 # $$, $name and ${name}, where a name may be group.name; oslo.config's template syntax. A '$'
 # that starts none of these is kept as it is (oslo.config substitutes "safely").
-_TEMPLATE_RE = re.compile(r"\$(?:(\$)|([_a-z][._a-z0-9]*)|\{([_a-z][._a-z0-9]*)\})", re.I)
+# Compiled on first use (re caches it): most configurations have no template, and every pass
+# loads this module (doc/performance.rst).
+_TEMPLATE = r"(?i)\$(?:(\$)|([_a-z][._a-z0-9]*)|\{([_a-z][._a-z0-9]*)\})"
 
 
 class InvalidValueError(ValueError):
@@ -124,7 +126,7 @@ def interpolate(opt: Opt, text: str, lookup: Callable[[str], str | None]) -> str
             )
         return found
 
-    return _TEMPLATE_RE.sub(replace, text)
+    return re.sub(_TEMPLATE, replace, text)
 
 
 def split_reference(reference: str, group: str) -> tuple[str, str]:

@@ -28,7 +28,9 @@ READ_LIMIT_BYTES = 64 * 1024 * 1024
 TEMP_PREFIX = ".occ-tmp-"
 # Temporary names: ours, and those the original leaves behind after a crash
 # (tempfile.NamedTemporaryFile in the cache dir: "tmpXXXXXXXX", "tmp_meta_list.XXXXXXXX").
-_STALE_RE = re.compile(r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$")
+_STALE = (  # compiled on first use, by re: only a clean-up needs it
+    r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$"
+)
 
 
 def atomic_write(
@@ -214,7 +216,7 @@ def remove_stale_temporaries(directory: str) -> int:
     """Delete temporary files left by a crashed writer in ``directory``; return how many."""
     removed = 0
     for name in _list(directory):
-        if _STALE_RE.match(name):
+        if re.match(_STALE, name):
             try:
                 os.unlink(os.path.join(directory, name))
                 removed += 1

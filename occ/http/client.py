@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import random as randomlib
 import time
 from collections.abc import Collection, Mapping
@@ -44,7 +45,6 @@ BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
 BACKOFF_CAP = 8.0  # ... up to this
 _CHUNK = 8 * 1024  # small reads: the deadline is checked between them
 _MIN_TIMEOUT = 0.05  # below this much time left, a request cannot succeed: give up instead
-_NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
 
 Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
 
@@ -79,6 +79,12 @@ class Http:
         # made: the collectors that ran first used part of the pass already.
         self.deadline = (clock() if started is None else started) + pass_timeout
         self.session = requests.Session()
+        # The environment (proxy variables, a CA bundle variable) is read once per origin here,
+        # not by requests on every request: that re-read os.environ and ~/.netrc for each of
+        # an ec2 walk's hundreds of requests. ~/.netrc is not consulted at all: a metadata
+        # service is never sent credentials the configuration does not name.
+        self.session.trust_env = False
+        self._environment: dict[tuple[Any, Verify], dict[str, Any]] = {}
         # Service operators see who is calling (and count it) in their request logs; requests'
         # default names only the library.
         self.session.headers["User-Agent"] = USER_AGENT
@@ -233,6 +239,25 @@ class Http:
             follow.headers.pop("Cookie", None)
         return follow
 
+    def _settings(self, url: str, verify: Verify) -> dict[str, Any]:
+        """Return the proxies and CA verification for ``url`` from the environment, as
+        requests would merge them, computed once per origin: proxy choice depends only on the
+        scheme, host and port."""
+        key = (redirects.origin(url), verify)
+        settings = self._environment.get(key)
+        if settings is None:
+            if retry.never_proxied(url):
+                proxies: dict[str, str] = {}
+            else:
+                proxies = requests.utils.get_environ_proxies(url)
+            if verify is True:  # requests' variables for a CA bundle, as with trust_env
+                verify = (
+                    os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+                )
+            settings = {"proxies": proxies, "verify": verify, "stream": True, "cert": None}
+            self._environment[key] = settings
+        return settings
+
     def _retry_delay(self, attempt: int, limit: int, failure: transport.Retryable) -> float | None:
         """Return the wait before the next attempt, or None to give up now."""
         if attempt >= limit:
@@ -263,9 +288,7 @@ class Http:
         if left < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
         url = prepared.url or ""
-        # requests drops None entries after merging, so these mask any environment proxy.
-        proxies: Any = dict(_NO_PROXY) if retry.never_proxied(url) else {}
-        settings = self.session.merge_environment_settings(url, proxies, True, verify, None)
+        settings = self._settings(url, verify)
         started = self._clock()
         with transport.Deadline(left) as cut:
             try:

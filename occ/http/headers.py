@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from occ.errors import SourceUnavailable
 
 # Tab, space, visible ASCII and the rest of Latin-1 (what requests can send); no controls.
-_VALID = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
+_VALID = r"[\t\x20-\x7e\xa0-\xff]*"  # compiled on first use, by re
 
 
 def valid_value(value: object) -> bool:
     """Return True if ``value`` is a string that can be sent as a header value as it is."""
-    return isinstance(value, str) and _VALID.fullmatch(value) is not None
+    return isinstance(value, str) and re.fullmatch(_VALID, value) is not None
 
 
 def check(headers: Mapping[str, str] | None, what: str) -> None:

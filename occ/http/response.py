@@ -14,7 +14,7 @@ from typing import Any
 from occ import redact
 from occ.errors import SourceUnavailable
 
-_CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
+_CHARSET = r"(?i)charset=[\"']?([\w.:-]+)"  # compiled on first use, by re
 
 
 class Response:
@@ -36,7 +36,7 @@ class Response:
     @property
     def text(self) -> str:
         """Return the body decoded with the declared charset (UTF-8 by default)."""
-        match = _CHARSET_RE.search(self.headers.get("Content-Type", ""))
+        match = re.search(_CHARSET, self.headers.get("Content-Type", ""))
         try:
             return self.body.decode(match.group(1) if match else "utf-8", errors="replace")
         except LookupError:

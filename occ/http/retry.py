@@ -13,8 +13,6 @@ import math
 from typing import Callable
 from urllib.parse import urlsplit
 
-from dateutil import parser as dateparser
-
 # 5xx answers that a retry can cure. 501 (not implemented) and 505 (version not supported)
 # describe the server, not a passing state, so retrying them only burns the deadline.
 _PERMANENT_5XX = frozenset({501, 505})
@@ -54,13 +52,8 @@ def retry_after(value: str | None, now: datetime.datetime) -> float | None:
         pass
     else:
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = dateparser.parse(text)
-    except (ValueError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+    when = http_date(text)
+    return None if when is None else max(0.0, (when - now).total_seconds())
 
 
 def http_date(value: str | None) -> datetime.datetime | None:
@@ -68,6 +61,10 @@ def http_date(value: str | None) -> datetime.datetime | None:
     datetime, or None if it is absent or unparsable."""
     if not value or not value.strip():
         return None
+    # Deferred: dates are rare (a Retry-After date, a Last-Modified), and dateutil costs every
+    # pass that imports this module a few milliseconds of start-up (doc/performance.rst).
+    from dateutil import parser as dateparser
+
     try:
         when = dateparser.parse(value.strip())
     except (ValueError, OverflowError):
