@@ -148,8 +148,11 @@ def read_all(path: str) -> tuple[list[Entry], list[str]]:
             data = handle.read()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    # A leading byte-order mark is dropped, as the utf-8-sig codec would (whose module every
+    # pass would otherwise import); byte offsets stay those of the file.
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start + bom})"]) from exc
     return parse_all(text, path)

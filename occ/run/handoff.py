@@ -14,7 +14,7 @@ import logging
 from typing import Any, NamedTuple
 
 from occ.config.model import Config
-from occ.core import envfile, fsutil, hook
+from occ.core import fsutil, hook
 from occ.core.cache import Cache
 from occ.core.digest import sha256_hex
 from occ.core.state import State
@@ -54,6 +54,8 @@ class Handoff(NamedTuple):
 
         Raise CacheError if a path cannot be written in it.
         """
+        from occ.core import envfile  # only a pass that hands over writes one
+
         try:
             # surrogateescape: a configured path with non-UTF-8 bytes keeps its bytes.
             return envfile.render(self.variables()).encode("utf-8", "surrogateescape")

@@ -14,7 +14,7 @@ import logging
 import os
 
 from occ.config.model import Config
-from occ.core import envfile, fsutil
+from occ.core import fsutil
 from occ.core.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
 from occ.run import report
@@ -107,6 +107,8 @@ def run_hook(config: Config, environ: dict[str, str]) -> int:
                 f"nothing to apply: OS_CONFIG_FILES is not set and "
                 f"{config.hook_env_file} does not exist (run 'collect' first)"
             )
+        from occ.core import envfile  # run by hand only: the unit passes the environment
+
         try:
             variables = envfile.parse(data.decode("utf-8", "surrogateescape"))
         except ValueError as exc:
