@@ -9,8 +9,6 @@ logged copy is redacted; requests always carry the real values.
 
 from __future__ import annotations
 
-import re
-
 MASK = "***"
 
 # Query parameters that carry credentials or signatures (AWS SigV2/V4, Swift temp URLs).
@@ -37,16 +35,31 @@ SECRET_HEADERS = frozenset(
     }
 )
 
-_QUERY = r"(?i)([?&;](?:{})=)[^&#\s'\"]*".format(
-    "|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS)
-)
-_HEADER = r"(?i)\b({})(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}}]+".format(
-    "|".join(re.escape(h) for h in sorted(SECRET_HEADERS))
-)
 # Every name either pattern can match, lower-cased: text containing none of them (most URLs
 # and messages) needs no regular expression, so a pass that never logs a secret-looking line
-# never compiles one (re compiles and caches them on first use).
+# never imports ``re`` or compiles a pattern (doc/performance.rst).
 _NAMES = tuple(sorted({p.lower() for p in SECRET_QUERY_PARAMETERS} | SECRET_HEADERS))
+
+
+_built: list[tuple[str, str]] = []
+
+
+def _patterns() -> tuple[str, str]:
+    """Return the query-parameter and header patterns, built once (``re`` caches them
+    compiled)."""
+    if _built:
+        return _built[0]
+    import re
+
+    query = r"(?i)([?&;](?:{})=)[^&#\s'\"]*".format(
+        "|".join(re.escape(p) for p in SECRET_QUERY_PARAMETERS)
+    )
+    header = r"(?i)\b({})(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}}]+".format(
+        "|".join(re.escape(h) for h in sorted(SECRET_HEADERS))
+    )
+    _built.append((query, header))
+    return query, header
+
 
 _registered: set[str] = set()
 
@@ -69,5 +82,8 @@ def redact(text: str) -> str:
     lowered = text.casefold()  # as wide as the patterns' (?i): "ſig" is "sig" to them
     if not any(name in lowered for name in _NAMES):
         return text
-    text = re.sub(_QUERY, lambda m: m.group(1) + MASK, text)
-    return re.sub(_HEADER, lambda m: m.group(1) + m.group(2) + MASK, text)
+    import re
+
+    query, header = _patterns()
+    text = re.sub(query, lambda m: m.group(1) + MASK, text)
+    return re.sub(header, lambda m: m.group(1) + m.group(2) + MASK, text)

@@ -15,10 +15,11 @@ Two families share this table:
 
 from __future__ import annotations
 
-import enum
 
+class ExitStatus:
+    """The statuses, as plain ints: an ``enum`` would cost every pass the import of ``enum``
+    (doc/performance.rst), and systemd reads numbers anyway."""
 
-class ExitStatus(enum.IntEnum):
     # Legacy: success. collect: metadata changed, systemd goes on to run the hook.
     OK = 0
     # argparse usage error in legacy modes (unknown option, split collector list).
@@ -33,6 +34,11 @@ class ExitStatus(enum.IntEnum):
     UNCHANGED = 100
     # systemd modes: any error (ExecCondition= fails the unit). Everywhere: an internal crash.
     ERROR = 255
+
+
+def exit_statuses() -> dict[str, int]:
+    """Return every named exit status, name -> number."""
+    return {name: value for name, value in vars(ExitStatus).items() if name.isupper()}
 
 
 # The systemd modes, named by the first command-line argument ("retry" is the operator's

@@ -8,20 +8,27 @@ and becomes one log line plus a status from ``occ.status``.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from typing import Any, Callable
-
 from occ.cli import quick
-from occ.collectors import registry
 from occ.config import loader
-from occ.config.model import Config
 from occ.config.options import DEFAULT_GROUP
 from occ.errors import CacheError, ConfigError, OccError
-from occ.log import logsetup
 from occ.status import ExitStatus
 
-LOG = logging.getLogger("occ")
+# Imported where used, not here: an idle pass ends in occ.run.idle before it needs logging,
+# typing or the collector registry, and each costs it a noticeable share of its start-up
+# (doc/performance.rst).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Callable
+
+    from occ.config.model import Config
+
+
+def _log() -> Any:
+    import logging
+
+    return logging.getLogger("occ")
 
 
 def main(mode: str | None, argv: Sequence[str]) -> int:
@@ -33,15 +40,21 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
     # The units' own argument lists skip argparse (occ.cli.quick); only a mode has them.
     cmdline = quick.command_line(argv) if mode else None
     if cmdline is not None:
-        logsetup.configure_early(False)
+        _configure_early(False)
         return _guarded(mode, lambda: _run(mode, cmdline))
     from occ.cli import parser
 
     argument_parser = parser.build_parser()
     args = argument_parser.parse_args(argv)
     full = parser.command_line(args)
-    logsetup.configure_early(bool(full.values.get((DEFAULT_GROUP, "debug"))))
+    _configure_early(bool(full.values.get((DEFAULT_GROUP, "debug"))))
     return _guarded(mode, lambda: _dispatch(mode, args, full, argument_parser))
+
+
+def _configure_early(debug: bool) -> None:
+    from occ.log import logsetup
+
+    logsetup.configure_early(debug)
 
 
 def _guarded(mode: str | None, run: Callable[[], int]) -> int:
@@ -49,7 +62,7 @@ def _guarded(mode: str | None, run: Callable[[], int]) -> int:
     try:
         return run()
     except OccError as exc:
-        LOG.error("%s", exc)
+        _log().error("%s", exc)
         return ExitStatus.ERROR if mode else _legacy_status(exc)
 
 
@@ -82,6 +95,10 @@ def _legacy_status(exc: OccError) -> int:
 
 def _checked(settings: Config) -> Config:
     """Return ``settings`` once its collectors are known and usable. Raise ConfigError if not."""
+    from occ.collectors import registry
+
+    for message in loader.take_warnings():  # loading does not log (occ.config.loader)
+        _log().warning("%s", message)
     registry.validate(settings.collectors)
     registry.check_requirements(settings)
     return settings
@@ -89,6 +106,8 @@ def _checked(settings: Config) -> Config:
 
 def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
     settings = loader.load(cmdline)
+    from occ.log import logsetup
+
     logsetup.configure(settings.general)
     if settings.notices:  # the usual pass has none, and need not load the reporting
         from occ.cli import configcheck
@@ -101,7 +120,7 @@ def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
         print(settings.cachedir)
         return ExitStatus.OK
     _checked(settings)
-    LOG.debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
+    _log().debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
     if mode == "retry":
         from occ.run import retry
 

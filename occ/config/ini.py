@@ -12,9 +12,13 @@ doc/compatibility.rst, "INI dialect") and nothing else; meaning is given to the 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from occ.errors import ConfigError
+
+TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from occ.records import NamedTuple
 
 DEFAULT_SECTION = "DEFAULT"
 

@@ -10,11 +10,9 @@ the configured list. Every problem is collected and reported at once as ``Config
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
 
 from occ import redact
 from occ.config import ini, options, unknown, values
@@ -22,7 +20,11 @@ from occ.config.model import Config, Section
 from occ.config.options import DEFAULT_GROUP, Opt, Value
 from occ.errors import ConfigError
 
-LOG = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from occ.records import NamedTuple
 
 NAME = "os-collect-config"
 
@@ -199,6 +201,16 @@ class Inspection(NamedTuple):
 
 
 _clamp_warnings: set[str] = set()
+# Warnings not yet logged: the caller logs them (take_warnings) once logging is set up, and
+# loading itself stays free of the logging machinery (an idle pass may never need it).
+_unlogged: list[str] = []
+
+
+def take_warnings() -> list[str]:
+    """Return the warnings about the configuration that have not been logged yet, once."""
+    taken = list(_unlogged)
+    _unlogged.clear()
+    return taken
 
 
 def _clamped(opt: Opt, raw: Raw, value: Value) -> Value:
@@ -211,7 +223,7 @@ def _clamped(opt: Opt, raw: Raw, value: Value) -> Value:
     message = f"{raw.where}: {str(raw.value)[:40]} is above the limit of {limit:g}; using {limit:g}"
     if message not in _clamp_warnings:
         _clamp_warnings.add(message)
-        LOG.warning("%s", message)
+        _unlogged.append(message)
     return limit
 
 

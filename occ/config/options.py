@@ -8,9 +8,15 @@ options marked "occ:" are new."""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
+if TYPE_CHECKING:
+    from typing import NamedTuple, Union
 
-Value = Union[str, float, int, bool, tuple[str, ...], None]
+    Value = Union[str, float, int, bool, tuple[str, ...], None]
+else:
+    from occ.records import NamedTuple
+
+    Value = object  # a name for annotations only
 
 # Kinds of values. URIs need a scheme and a host; paths and strings are taken verbatim.
 STR, URI, PATH, FLOAT, INT, BOOL, CHOICE = "str", "uri", "path", "float", "int", "bool", "choice"

@@ -8,11 +8,13 @@ path) means "unset", and secrets never appear in a problem description.
 from __future__ import annotations
 
 import math
-import re
-from typing import Callable
 
 from occ.config import options
 from occ.config.options import Opt, Value
+
+TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
+if TYPE_CHECKING:
+    from typing import Callable
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -112,6 +114,8 @@ def interpolate(opt: Opt, text: str, lookup: Callable[[str], str | None]) -> str
     if "$" not in text:
         return text
     text = text.replace("\\$", "$$")  # oslo.config reads \$ as $$
+
+    import re  # only a value with a $template gets here
 
     def replace(match: re.Match[str]) -> str:
         dollar, name, braced = match.groups()

@@ -28,6 +28,7 @@ TOP_LEVEL = {
     "occ.errors": "base",
     "occ.status": "base",
     "occ.redact": "base",
+    "occ.records": "base",
 }
 
 
