@@ -8,12 +8,13 @@ import logging
 import textwrap
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from occ import redact
 from occ.cli import configcheck
 from occ.collectors import registry
-from occ.config import loader, options
+from occ.config import loader, options, values
 from occ.errors import ConfigError
 
 SECRET = "Zt4kUnitTestOnlyPw9"
@@ -834,3 +835,28 @@ def test_values_at_the_limit_are_kept_as_given(conf):
     loader.take_warnings()
     assert polling(conf.load([a])) == options.WEEK_SECONDS
     assert loader.take_warnings() == []
+
+
+_URL_PIECES = hypothesis.strategies.sampled_from(
+    [
+        *("http", "s", "Z", "0", "9", "+", "-", ".", ":", "//", "/", "?", "#", "@", "[", "]"),
+        *("%", "::1", "80", "99999", "h", " ", "\t", "\xe9"),
+    ]
+)
+
+
+@hypothesis.settings(max_examples=3000, deadline=None)
+@hypothesis.given(hypothesis.strategies.lists(_URL_PIECES, max_size=10).map("".join))
+def test_uri_validation_reads_scheme_and_host_as_urlsplit_does(text):
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        expected: object = (parts.scheme, parts.hostname, parts.port)[:2]
+    except ValueError:
+        expected = ValueError
+    try:
+        got: object = values.uri_scheme_and_host(text)
+    except ValueError:
+        got = ValueError
+    assert got == expected
