@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 from collections.abc import Iterator
 
@@ -28,7 +27,7 @@ READ_LIMIT_BYTES = 64 * 1024 * 1024
 TEMP_PREFIX = ".occ-tmp-"
 # Temporary names: ours, and those the original leaves behind after a crash
 # (tempfile.NamedTemporaryFile in the cache dir: "tmpXXXXXXXX", "tmp_meta_list.XXXXXXXX").
-_STALE = (  # compiled on first use, by re: only a clean-up needs it
+_STALE = (  # compiled on first use (re caches it): only a clean-up needs it
     r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$"
 )
 
@@ -214,6 +213,8 @@ def check_private(path: str) -> None:
 
 def remove_stale_temporaries(directory: str) -> int:
     """Delete temporary files left by a crashed writer in ``directory``; return how many."""
+    import re  # not at the top: an idle pass never gets here
+
     removed = 0
     for name in _list(directory):
         if re.match(_STALE, name):

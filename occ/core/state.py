@@ -14,15 +14,21 @@ an unreadable one raises CacheError instead (doc/guarantees.rst, "State and cach
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import os
-from typing import Any
 
-from occ.core import fsutil
+from occ.core import fsutil, jsonio
 from occ.errors import CacheError
 
-LOG = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _warn(message: str, *args: object) -> None:
+    import logging  # only a damaged state file is reported; an idle pass never gets here
+
+    logging.getLogger(__name__).warning(message, *args)
+
 
 STATE_DIRNAME = ".occ"
 
@@ -53,16 +59,16 @@ class State:
         except OSError as exc:
             if self.required:
                 raise CacheError(f"cannot read {self.path}: {exc.strerror}") from exc
-            LOG.warning("ignoring state file %s: %s; starting afresh", self.path, exc.strerror)
+            _warn("ignoring state file %s: %s; starting afresh", self.path, exc.strerror)
             return {}
         if data is None:
             return {}
         try:
-            value = json.loads(data)
+            value = jsonio.loads(data)
         except (ValueError, RecursionError):
             value = None
         if not isinstance(value, dict):
-            LOG.warning("ignoring corrupt state file %s; starting afresh", self.path)
+            _warn("ignoring corrupt state file %s; starting afresh", self.path)
             with contextlib.suppress(OSError):
                 self.clear()  # reset: one warning, not one per read
             return {}
@@ -75,7 +81,7 @@ class State:
         # With parents: [keystone] cache_dir may name a new directory. The state directory in
         # cachedir is created under the cache lock, after the cachedir itself.
         fsutil.make_private_dir(os.path.dirname(self.path), parents=True)
-        fsutil.atomic_write(self.path, json.dumps(value, sort_keys=True).encode(), mode=0o600)
+        fsutil.atomic_write(self.path, jsonio.dumps(value, sort_keys=True).encode(), mode=0o600)
 
     def clear(self) -> None:
         """Remove the state file. Raise OSError if that fails."""

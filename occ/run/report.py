@@ -14,18 +14,28 @@ Status is advisory: failing to write it is logged and never fails a pass.
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import os
 import time
-from typing import Any
 
 from occ import redact
-from occ.config.model import Config
-from occ.core import fsutil
+from occ.core import fsutil, jsonio
 from occ.core.state import state_dir
 
-LOG = logging.getLogger(__name__)
+TYPE_CHECKING = False  # an idle pass records itself here: no typing, json or logging to import
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.config.model import Config
+
+
+_INFO, _WARNING = 20, 30  # logging.INFO and logging.WARNING
+
+
+def _log(level: int, message: str, *args: object) -> None:
+    import logging  # only when the record cannot be written
+
+    logging.getLogger(__name__).log(level, message, *args)
+
 
 SCHEMA = 1
 RETRY_COMMAND = "os-collect-config retry"
@@ -202,7 +212,7 @@ def read_json(path: str) -> dict[str, Any]:
     cannot stall or flood the pass."""
     try:
         data = fsutil.read_bytes(path, follow=False, limit=1 << 20)
-        value = json.loads(data) if data is not None else None
+        value = jsonio.loads(data) if data is not None else None
     except (OSError, ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
@@ -211,16 +221,16 @@ def read_json(path: str) -> dict[str, Any]:
 def _write(config: Config, document: dict[str, Any]) -> None:
     if config.status_file:  # empty: no record (and --status reports "unknown")
         try:
-            replace_file(config.status_file, (json.dumps(document, indent=1) + "\n").encode())
+            replace_file(config.status_file, (jsonio.dumps(document) + "\n").encode())
         except OSError as exc:
-            LOG.info("cannot record the pass in %s: %s", config.status_file, exc.strerror)
+            _log(_INFO, "cannot record the pass in %s: %s", config.status_file, exc.strerror)
     if config.metrics_file:
         from occ.run import metrics  # only passes with metrics_file set use it
 
         try:
             replace_file(config.metrics_file, metrics.render(document).encode())
         except OSError as exc:
-            LOG.warning("cannot write the metrics file %s: %s", config.metrics_file, exc.strerror)
+            _log(_WARNING, "cannot write the metrics file %s: %s", config.metrics_file, exc.strerror)
 
 
 def replace_file(path: str, data: bytes) -> None:
