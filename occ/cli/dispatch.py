@@ -40,8 +40,11 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
     # The units' own argument lists skip argparse (occ.cli.quick); only a mode has them.
     cmdline = quick.command_line(argv) if mode else None
     if cmdline is not None:
+        loaded = _loaded_quietly(cmdline) if mode == "collect" else None
+        if loaded is not None and _answered_idle(loaded):
+            return ExitStatus.UNCHANGED
         _configure_early(False)
-        return _guarded(mode, lambda: _run(mode, cmdline))
+        return _guarded(mode, lambda: _run(mode, cmdline, loaded))
     from occ.cli import parser
 
     argument_parser = parser.build_parser()
@@ -49,6 +52,26 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
     full = parser.command_line(args)
     _configure_early(bool(full.values.get((DEFAULT_GROUP, "debug"))))
     return _guarded(mode, lambda: _dispatch(mode, args, full, argument_parser))
+
+
+def _loaded_quietly(cmdline: loader.CommandLine) -> Config | None:
+    """Return the configuration, or None if loading it has anything to report (the full pass
+    loads it again, with logging set up, and reports it)."""
+    try:
+        settings = loader.load(cmdline)
+    except OccError:
+        return None
+    return None if loader.warnings_pending() else settings
+
+
+def _answered_idle(settings: Config) -> bool:
+    """Return True if the idle check answered this ``collect`` pass (occ.run.idle)."""
+    from occ.run import idle
+
+    try:
+        return idle.answer(settings)
+    except (OccError, OSError):
+        return False  # the full pass meets the same problem, and reports it
 
 
 def _configure_early(debug: bool) -> None:
@@ -104,8 +127,8 @@ def _checked(settings: Config) -> Config:
     return settings
 
 
-def _run(mode: str | None, cmdline: loader.CommandLine) -> int:
-    settings = loader.load(cmdline)
+def _run(mode: str | None, cmdline: loader.CommandLine, loaded: Config | None = None) -> int:
+    settings = loaded or loader.load(cmdline)
     from occ.log import logsetup
 
     logsetup.configure(settings.general)

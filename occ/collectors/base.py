@@ -8,6 +8,7 @@ never read globals, create HTTP sessions, sleep, or write the cache.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -40,10 +41,25 @@ class Context:
         # The pass deadline runs from here, as the watchdog's does, not from the first
         # network request: local sources that ran first have used part of the pass.
         self.started = time.monotonic()
+        # Every file and directory the answers of this pass depended on, while they depended
+        # on nothing else: then a later pass that finds them all unchanged has the same
+        # answers (occ.run.idle). None once a source used the network or could not vouch.
+        self.inputs: set[str] | None = set()
 
     @property
     def cachedir(self) -> str:
         return self.config.cachedir
+
+    def depends_on(self, *paths: str) -> None:
+        """Declare that this pass's answers depend on ``paths`` (files or directories, which
+        need not exist): a ``settled_by_files`` source declares everything it reads."""
+        if self.inputs is not None:
+            self.inputs.update(paths)
+
+    def unsettled(self) -> None:
+        """Declare that this pass's answers depend on more than the files declared (the
+        network, a mounted drive, something a log line reports): the next pass runs in full."""
+        self.inputs = None
 
     def cached(self, key: str) -> Any:
         """Return ``<key>.json`` as an earlier pass stored it; None if there is none.
@@ -52,10 +68,13 @@ class Context:
         """
         from occ.core.cache import Cache
 
+        self.depends_on(os.path.join(self.cachedir, key + ".json"))
+
         return Cache(self.cachedir).read(key)
 
     @property
     def http(self) -> Http:
+        self.unsettled()  # whatever a server says can change without any file changing
         if self._http is None:
             if self._http_factory is None:
                 from occ.http.client import Http
@@ -75,6 +94,10 @@ class Collector:
     """Base class: one source. Subclasses set ``name`` and implement ``collect``."""
 
     name: ClassVar[str]
+    # True: the answer is a function of the settings and of the files the collector declares
+    # with ``Context.depends_on`` (or tells ``Context.unsettled`` otherwise), so an idle pass
+    # can be told by stat alone (occ.run.idle). False: every pass runs the collector.
+    settled_by_files: ClassVar[bool] = False
 
     def __init__(self, settings: Section, context: Context) -> None:
         self.settings = settings

@@ -50,10 +50,12 @@ def merge(documents: list[tuple[str, Any]]) -> Any:
 
 class HeatLocalCollector(Collector):
     name = "heat_local"
+    settled_by_files = True
 
     def collect(self) -> list[Output]:
         documents = []
         for path in self.settings.items_of("path"):
+            self.context.depends_on(path)
             try:
                 documents.append((path, read_document(path)))
             except FileNotFoundError:

@@ -87,6 +87,7 @@ def _read_checked(path: str, is_link: bool) -> bytes | None:
 
 class LocalCollector(Collector):
     name = "local"
+    settled_by_files = True
 
     def collect(self) -> list[Output]:
         directories = self.settings.items_of("path")
@@ -100,6 +101,7 @@ class LocalCollector(Collector):
         return sorted(found, key=lambda output: output[0])
 
     def _collect_directory(self, directory: str) -> list[Output]:
+        self.context.depends_on(directory)  # its listing: a file added, removed or renamed
         try:
             st = os.stat(directory)
         except FileNotFoundError:
@@ -115,6 +117,7 @@ class LocalCollector(Collector):
         for name in os.listdir(directory):
             if name.startswith("."):
                 continue
+            self.context.depends_on(os.path.join(directory, name))
             document = read_entry(directory, name)
             if document is not SKIP:
                 outputs.append((name, document))

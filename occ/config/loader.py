@@ -206,6 +206,11 @@ _clamp_warnings: set[str] = set()
 _unlogged: list[str] = []
 
 
+def warnings_pending() -> bool:
+    """Return True if loading found something that ``take_warnings`` has not returned yet."""
+    return bool(_unlogged)
+
+
 def take_warnings() -> list[str]:
     """Return the warnings about the configuration that have not been logged yet, once."""
     taken = list(_unlogged)

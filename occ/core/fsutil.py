@@ -13,7 +13,6 @@ reached through a symlink: reads and the lock use O_NOFOLLOW, writes replace the
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -49,8 +48,10 @@ def atomic_write(
     temporary file is left behind.
     """
     directory = os.path.dirname(path) or "."
-    with contextlib.suppress(FileNotFoundError):
+    try:
         mode &= os.stat(path, follow_symlinks=False).st_mode & 0o7777
+    except FileNotFoundError:
+        pass
     temp = os.path.join(directory, TEMP_PREFIX + os.urandom(6).hex())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -67,8 +68,10 @@ def atomic_write(
             os.utime(temp, ns=(mtime_ns, mtime_ns))
         os.replace(temp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(temp)
+        except OSError:
+            pass
         raise
     if sync_dir and durable:
         fsync_dir(directory)

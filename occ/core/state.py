@@ -13,7 +13,6 @@ an unreadable one raises CacheError instead (doc/guarantees.rst, "State and cach
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from occ.core import fsutil, jsonio
@@ -69,8 +68,10 @@ class State:
             value = None
         if not isinstance(value, dict):
             _warn("ignoring corrupt state file %s; starting afresh", self.path)
-            with contextlib.suppress(OSError):
+            try:
                 self.clear()  # reset: one warning, not one per read
+            except OSError:
+                pass
             return {}
         return value
 
@@ -86,8 +87,10 @@ class State:
     def clear(self) -> None:
         """Remove the state file. Raise OSError if that fails."""
         if self.writable:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(self.path)
+            except FileNotFoundError:
+                pass
 
     def child(self, owner: str) -> State:
         """Return the state of another owner in the same directory, e.g. a shared token cache."""

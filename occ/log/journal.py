@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import re
 import sys
 from typing import Any, Callable
 
 from occ import redact
 from occ.log import logfields
+from occ.log.plain import under_journald as under_journald  # logsetup's, from here
 
 IDENTIFIER = "os-collect-config"
 
@@ -37,17 +37,6 @@ def priority(levelno: int) -> int:
         if levelno >= threshold:
             return value
     return 7
-
-
-def under_journald() -> bool:
-    """Return True when stderr is connected to journald ($JOURNAL_STREAM names it)."""
-    stream = os.environ.get("JOURNAL_STREAM", "")
-    device, _, inode = stream.partition(":")
-    try:
-        stat = os.fstat(sys.stderr.fileno())
-    except (OSError, ValueError, AttributeError):
-        return False
-    return f"{stat.st_dev}:{stat.st_ino}" == f"{device}:{inode}"
 
 
 class PriorityPrefixFormatter(logging.Formatter):

@@ -54,6 +54,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(document)
 
 
+class _LineCounter(logging.Handler):
+    """Counts the records at INFO and above that the other handlers were given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+_COUNTER = _LineCounter()
+
+
+def lines_logged() -> int | None:
+    """Return how many records at INFO or above were logged since logging was set up here;
+    None if it was not (a pass run from a test). The idle check (occ.run.idle) uses it: a pass
+    that had more to say than "no change" must run in full next time, to say it again."""
+    return _COUNTER.count if _COUNTER in logging.getLogger().handlers else None
+
+
 def _console_handler(use_journal: bool) -> logging.Handler:
     """Return the handler for the program's own output: journald under systemd (or when
     asked), else plain text on stderr."""
@@ -125,6 +146,7 @@ def _configure(root: logging.Logger, general: Section) -> None:
         inner.datefmt = date_format
         handler.setFormatter(RedactingFormatter(inner))
         root.addHandler(handler)
+    root.addHandler(_COUNTER)
     root.setLevel(logging.DEBUG if general.flag("debug") else logging.INFO)
 
 

@@ -13,7 +13,6 @@ Status is advisory: failing to write it is logged and never fails a pass.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 
@@ -197,12 +196,15 @@ def keystone_state(config: Config, now: float) -> dict[str, Any]:
         directories.add(cache_dir)
     expiries = []
     for directory in directories:
-        with contextlib.suppress(OSError):
-            for name in os.listdir(directory):
-                if name.startswith("keystone-") and name.endswith(".state"):
-                    expires = read_json(os.path.join(directory, name)).get("expires_at")
-                    if isinstance(expires, (int, float)) and expires > now:
-                        expiries.append(float(expires))
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("keystone-") and name.endswith(".state"):
+                expires = read_json(os.path.join(directory, name)).get("expires_at")
+                if isinstance(expires, (int, float)) and expires > now:
+                    expiries.append(float(expires))
     return {"token_held": bool(expiries), "expires_at": max(expiries) if expiries else None}
 
 
@@ -230,7 +232,8 @@ def _write(config: Config, document: dict[str, Any]) -> None:
         try:
             replace_file(config.metrics_file, metrics.render(document).encode())
         except OSError as exc:
-            _log(_WARNING, "cannot write the metrics file %s: %s", config.metrics_file, exc.strerror)
+            why = exc.strerror
+            _log(_WARNING, "cannot write the metrics file %s: %s", config.metrics_file, why)
 
 
 def replace_file(path: str, data: bytes) -> None:

@@ -20,9 +20,9 @@ from occ.config.model import Config
 from occ.core.cache import Cache, Stored, unsafe_reason
 from occ.core.lock import Lock
 from occ.core.state import State
-from occ.errors import CacheBusy, OccError
-from occ.log import logfields
-from occ.run import report, sources, watchdog
+from occ.errors import CacheBusy, CacheError, OccError
+from occ.log import logfields, logsetup
+from occ.run import idle, report, sources, watchdog
 from occ.run.handoff import Handoff, prepare
 
 LOG = logging.getLogger(__name__)
@@ -57,9 +57,14 @@ def run_pass(
     cache = Cache(config.cachedir, config.backup_cachedir)
     try:
         with locked(cache, timeout=lock_timeout):
+            with contextlib.suppress(OSError, CacheError):  # it vouches for unchanged stat only
+                idle.reset(config.cachedir)
+            lines = logsetup.lines_logged()
             result = store_pass(config, cache)
             handoff = prepare(config, cache, result, force=force, automatic=automatic)
             delivered = None if handoff is None else deliver(cache, handoff)
+            if mode == "collect" and handoff is None and lines is not None:
+                _remember_idle(config, result, started, logsetup.lines_logged() == lines + 1)
     except CacheBusy:
         report.record_pass(config, mode=mode, started=started, summary={"result": "busy"})
         raise
@@ -70,6 +75,18 @@ def run_pass(
     summary = _summary(result, delivered, hook_in_process=hook_in_process)
     report.record_pass(config, mode=mode, started=started, summary=summary)
     return PassOutcome(result.changed, delivered)
+
+
+def _remember_idle(config: Config, result: sources.PassResult, started: float, quiet: bool) -> None:
+    """Leave the idle check's record after an unchanged ``collect`` pass that logged nothing
+    but its "no change" line (``quiet``); whether the pass qualifies otherwise is
+    ``idle.remember``'s to say. The record only saves work: failing to write it is not an error."""
+    if not quiet or result.changed:
+        return
+    try:
+        idle.remember(config, result, started)
+    except OSError as exc:
+        LOG.debug("cannot write the idle record: %s", exc.strerror)
 
 
 def _summary(
@@ -105,14 +122,14 @@ def store_pass(config: Config, cache: Cache) -> sources.PassResult:
     """Collect, report source health, store, and log the pass summary. Caller holds the lock."""
     # Armed for the collectors only: disarmed before anything is stored and before the hook.
     with watchdog.armed(config.general.number("pass_timeout") + watchdog.MARGIN):
-        outcomes = sources.collect(config, store=True, state_dir=cache.state_dir)
+        outcomes, inputs = sources.collect_settled(config, store=True, state_dir=cache.state_dir)
     sources.report(outcomes, State(cache.state_dir, "health"))
-    result = store(cache, outcomes)
+    result = store(cache, outcomes)._replace(inputs=inputs)
     # A change is reported by handoff.prepare, which can tell new data from data the hook
     # already failed on (that one is not news on every pass of a back-off).
     if not result.changed:
         LOG.info(
-            "no change (%d key(s) checked)",
+            idle.UNCHANGED_MESSAGE,
             len(result.stored),
             extra=logfields.fields(changed=False, message_id=logfields.MESSAGE_UNCHANGED),
         )

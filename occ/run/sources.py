@@ -42,6 +42,8 @@ class PassResult(NamedTuple):
 
     outcomes: tuple[Outcome, ...]
     stored: tuple[Stored, ...]  # pass order; a key appears once per occurrence
+    # What the outcomes depended on, if only files (sources.collect_settled); else None.
+    inputs: frozenset[str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -63,21 +65,37 @@ def collect(config: Config, *, store: bool, state_dir: str) -> tuple[Outcome, ..
     ``store`` False is print mode: collectors avoid destructive reads and state is read-only.
     Source failures become outcomes; nothing here raises for a bad source.
     """
+    return collect_settled(config, store=store, state_dir=state_dir)[0]
+
+
+def collect_settled(
+    config: Config, *, store: bool, state_dir: str
+) -> tuple[tuple[Outcome, ...], frozenset[str] | None]:
+    """``collect``, and the files and directories the outcomes depended on: None unless
+    every source delivered data and depended on nothing but files it declared
+    (``Collector.settled_by_files``)."""
     context = Context(config, state=State(state_dir, "pass", writable=store), store=store)
     outcomes = []
     try:
         for name in config.collectors:
             context.state = State(state_dir, name, writable=store)
-            outcomes.append(_run_collector(name, config, context))
+            outcome = _run_collector(name, config, context)
+            if outcome.status != DATA:
+                context.unsettled()
+            outcomes.append(outcome)
     finally:
         context.close()
-    return tuple(outcomes)
+    inputs = None if context.inputs is None else frozenset(context.inputs)
+    return tuple(outcomes), inputs
 
 
 def _run_collector(name: str, config: Config, context: Context) -> Outcome:
     started = time.monotonic()
     try:
-        collector = registry.load(name)(config.section(name), context)
+        kind = registry.load(name)
+        if not kind.settled_by_files:
+            context.unsettled()
+        collector = kind(config.section(name), context)
         outputs = tuple(collector.collect())
     except SourceNotConfigured as exc:
         LOG.debug("%s: not configured (%s); skipped", name, exc)

@@ -19,12 +19,12 @@ from occ.core.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
 from occ.run import report
 from occ.run.handoff import Handoff, retry_policy, withdraw
+from occ.run.idle import handover_files
 from occ.run.runner import locked, run_pass
 from occ.status import ExitStatus
 
 LOG = logging.getLogger(__name__)
 
-PENDING = "pending.json"
 # A timer pass that finds the cache busy (a manual --one-time running its hook) skips quickly;
 # the next tick tries again. Waiting would hold up every later timer tick.
 COLLECT_LOCK_TIMEOUT_SECONDS = 5.0
@@ -33,12 +33,12 @@ COMMIT_LOCK_TIMEOUT_SECONDS = 60.0
 
 
 def _pending_path(config: Config) -> str:
-    return os.path.join(os.path.dirname(config.hook_env_file) or ".", PENDING)
+    return handover_files(config)[1]
 
 
 def _discard_handover(config: Config) -> None:
     """Remove the hand-over files. Raise CacheError if one exists and cannot be removed."""
-    for path in (config.hook_env_file, _pending_path(config)):
+    for path in handover_files(config):
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -30,6 +30,7 @@ MAX_NODES = 10000  # likewise for its size
 
 class Ec2Collector(Collector):
     name = "ec2"
+    settled_by_files = True  # with a cached ec2.json; the drive and the walk unsettle the pass
 
     def collect(self) -> list[Output]:
         """Return ``[("ec2", tree)]``. Raise SourceUnavailable if no step yields data."""
@@ -42,6 +43,7 @@ class Ec2Collector(Collector):
         from occ.collectors.ec2.imds import TokenSession
 
         if self.settings.flag("config_drive"):
+            self.context.unsettled()  # a drive can appear or change without a file changing
             drive = config_drive.read_metadata()
             if drive:
                 return [(self.name, drive)]
