@@ -3,7 +3,7 @@
 urllib3's read timeout bounds each ``recv``, not the answer: headers sent one line a second, or
 a body one byte a second, would keep a request going for ever. ``Deadline`` is armed around one
 request by ``occ.http.client``; the adapter's connections hand it their socket when they start
-reading the answer (``getresponse``), and when the time is up a timer thread shuts the socket
+reading the answer (``getresponse``), and when the time is up one watcher thread shuts the socket
 down, which ends a blocked ``recv`` at once in any thread, TLS included. The request then fails
 with a transport error that the client reports as a timeout (``Deadline.expired``). This module
 owns everything that reaches into urllib3: the adapter, the connection classes, and the guards
@@ -13,9 +13,12 @@ on urllib3's logs and warnings.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -67,23 +70,62 @@ def unverified_quietly(verify: bool | str) -> Iterator[None]:
 _current = threading.local()  # the Deadline of the request this thread is making, if any
 
 
+class _Watcher:
+    """One daemon thread that expires every ``Deadline`` of the process when its time is up.
+
+    Started on first use and kept: a thread per request (``threading.Timer``) cost an ec2 walk
+    a thread start for each of its hundreds of requests (doc/performance.rst). Deadlines that
+    end in time are only marked done and dropped when they reach the front.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition()
+        self._queue: list[tuple[float, int, Deadline]] = []  # a heap, soonest first
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline, when: float) -> None:
+        """Expire ``deadline`` at monotonic time ``when`` unless it is done by then."""
+        with self._wakeup:
+            heapq.heappush(self._queue, (when, next(self._count), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="occ-deadline", daemon=True)
+                self._thread.start()
+            self._wakeup.notify()
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                now = time.monotonic()
+                while self._queue and (self._queue[0][2].done or self._queue[0][0] <= now):
+                    deadline = heapq.heappop(self._queue)[2]
+                    if not deadline.done:
+                        deadline.expire()
+                self._wakeup.wait(self._queue[0][0] - now if self._queue else None)
+
+
+_WATCHER = _Watcher()
+
+
 class Deadline:
     """Cuts the connections of one request (made by the current thread) after ``seconds``."""
 
     def __init__(self, seconds: float) -> None:
         self.expired = False
+        self.done = False
+        self._seconds = max(seconds, 0.0)
         self._lock = threading.Lock()
         self._sockets: list[Any] = []
-        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
-        self._timer.daemon = True  # never keeps the process alive
 
     def __enter__(self) -> Deadline:
         _current.deadline = self
-        self._timer.start()
+        _WATCHER.watch(self, time.monotonic() + self._seconds)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        with self._lock:
+            self.done = True
+            self._sockets = []  # the watcher keeps this object until its time; not its sockets
         _current.deadline = None
 
     def attach(self, sock: Any) -> None:
@@ -94,8 +136,11 @@ class Deadline:
             else:
                 self._sockets.append(sock)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Cut every watched socket now (the watcher thread calls this)."""
         with self._lock:
+            if self.done:
+                return
             self.expired = True
             for sock in self._sockets:
                 _cut(sock)
