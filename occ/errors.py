@@ -7,7 +7,9 @@ pass turns them into a per-source outcome and carries on with the other sources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+TYPE_CHECKING = False  # collections costs an idle pass a sixth of its start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class OccError(Exception):

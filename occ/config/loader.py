@@ -11,7 +11,6 @@ the configured list. Every problem is collected and reported at once as ``Config
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from occ import redact
@@ -22,6 +21,7 @@ from occ.errors import ConfigError
 
 TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import NamedTuple
 else:
     from occ.records import NamedTuple

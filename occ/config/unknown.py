@@ -9,11 +9,13 @@ for near misses; ``occ.cli.configcheck`` logs the notices once per change of the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from occ.config import options
 from occ.config.ini import Entry
 from occ.config.options import DEFAULT_GROUP
+
+TYPE_CHECKING = False  # collections costs an idle pass a sixth of its start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def notice(entry: Entry, seen: set[tuple[str, str]]) -> str | None:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 
 from occ.errors import CacheError
+
+TYPE_CHECKING = False  # collections costs an idle pass a sixth of its start-up
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # The largest file occ reads (metadata, state, cache): far above any real Heat document, and
 # small enough that a runaway file cannot take the memory of every instance.

@@ -53,3 +53,19 @@ def test_methods_and_properties_are_kept():
 def test_only_the_class_form_is_supported():
     with pytest.raises(TypeError):
         records.NamedTuple("Point", [("x", int)])
+
+
+def test_arguments_are_checked_as_typing_checks_them():
+    for cls in (Plain, Typed):
+        with pytest.raises(TypeError):
+            cls()  # a required field is missing
+        with pytest.raises(TypeError):
+            cls("a", 1, (), "extra")
+        with pytest.raises(TypeError):
+            cls("a", name="b")
+        with pytest.raises(ValueError):
+            cls("a")._replace(colour="red")
+        assert cls._make(["a", 2, ()]) == cls("a", 2) == cls(name="a", size=2)
+        with pytest.raises(TypeError):
+            cls._make(["a", 2])
+        assert cls("a", tags=("t",)).tags == ("t",)
