@@ -19,10 +19,13 @@ has none and this watchdog is what bounds a pass.
 
 from __future__ import annotations
 
+# The signal module's C core, which the interpreter loads at start-up: ``signal`` itself wraps
+# the same functions in enums, whose creation costs every network pass a few milliseconds
+# (doc/performance.rst). Handlers and numbers are the same either way.
+import _signal as signal  # type: ignore[import-not-found]  # no stubs for the C core
 import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator
