@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -92,6 +94,17 @@ class Instance:
             self.fail_file.unlink(missing_ok=True)
         else:
             self.fail_file.write_text(str(status))
+
+    def commit(self) -> None:
+        """Run ``os-collect-config commit``, as the service does after a successful hook."""
+        from tests.conftest import REPO
+
+        subprocess.run(
+            [sys.executable, "-m", "occ", "commit", *self.args()],
+            check=True,
+            env={"PYTHONPATH": str(REPO), "HOME": str(self.root)},
+            capture_output=True,
+        )
 
     def cached(self, name: str) -> bytes:
         return (self.cachedir / name).read_bytes()

@@ -31,15 +31,6 @@ def collect(instance, *args, env=None):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ)
 
 
-def commit(instance):
-    subprocess.run(
-        [sys.executable, "-m", "occ", "commit", *instance.args()],
-        check=True,
-        env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
-        capture_output=True,
-    )
-
-
 def record(instance):
     return instance.cachedir / ".occ" / "idle" / "record.json"
 
@@ -51,7 +42,7 @@ def settled(instance):
     instance.set_local("b.json", {"b": [1, 2]})
     instance.set_heat_local({"h": 1})
     assert collect(instance).returncode == 0
-    commit(instance)
+    instance.commit()
     time.sleep(idle.SETTLE_SECONDS + 0.2)
     full = collect(instance)
     assert full.returncode == 100, full.stderr
@@ -151,7 +142,7 @@ def test_inputs_changed_just_before_a_pass_are_not_vouched_for(instance):
     instance.set_local("a.json", {"a": 1})
     instance.set_heat_local({"h": 1})
     assert collect(instance).returncode == 0
-    commit(instance)
+    instance.commit()
     assert collect(instance).returncode == 100
     # Written within the settling time: stat might not tell a later rewrite from it.
     assert not record(instance).exists()

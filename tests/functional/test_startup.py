@@ -46,20 +46,11 @@ def run_probe(instance, *args, heavy=HEAVY):
     )
 
 
-def commit(instance):
-    subprocess.run(
-        [sys.executable, "-m", "occ", "commit", *instance.args()],
-        check=True,
-        env={"PYTHONPATH": str(REPO), "HOME": str(instance.root)},
-        capture_output=True,
-    )
-
-
 def test_idle_local_pass_imports_nothing_heavy(instance):
     instance.set_local("a.json", {"a": 1})
     instance.set_heat_local({"h": 1})
     assert run_probe(instance).returncode == 0
-    commit(instance)
+    instance.commit()
     result = run_probe(instance)
     assert result.returncode == 100, result.stderr
     assert "HEAVY=\n" in result.stdout, result.stdout
@@ -75,7 +66,7 @@ def test_unconfigured_network_sources_in_the_default_list_load_nothing_heavy(ins
     instance.cachedir.mkdir(mode=0o700)
     (instance.cachedir / "ec2.json").write_text('{\n "instance-id": "i-1"\n}')
     assert run_probe(instance).returncode == 0
-    commit(instance)
+    instance.commit()
     result = run_probe(instance, "--debug")
     assert result.returncode == 100, result.stderr
     assert "cfn: not configured" in result.stderr and "zaqar: not configured" in result.stderr
@@ -97,7 +88,7 @@ def test_idle_pass_with_a_realistic_config_imports_only_what_it_runs(instance):
     instance.cachedir.mkdir(mode=0o700)
     (instance.cachedir / "ec2.json").write_text('{\n "instance-id": "i-1"\n}')
     assert run_probe(instance).returncode == 0
-    commit(instance)
+    instance.commit()
     result = run_probe(instance, "--debug", heavy=HEAVY + UNUSED)
     assert result.returncode == 100, result.stderr
     assert "ec2" in instance.cached("os_config_files.json").decode()
