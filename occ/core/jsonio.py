@@ -44,12 +44,15 @@ def _refuse(value: object) -> Any:
 
 _scan: Callable[[str, int], tuple[Any, int]] | None = None
 _encoders: dict[bool, Callable[[Any, int], Any]] = {}
-if _json is not None:
+try:
     _scan = _json.make_scanner(_DecoderSettings())  # type: ignore[arg-type]
     for _sort in (False, True):
         _encoders[_sort] = _json.make_encoder(
             None, _refuse, _json.encode_basestring_ascii, None, ": ", ", ", _sort, False, True
         )
+except (AttributeError, TypeError):  # no _json, or one whose private API has changed
+    _scan = None
+    _encoders.clear()
 
 
 def loads(data: str | bytes) -> Any:

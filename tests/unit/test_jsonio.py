@@ -68,3 +68,16 @@ def test_importing_and_using_it_does_not_import_json_or_re():
 
     used = "from occ.core import jsonio; jsonio.loads(jsonio.dumps({'a': [1, 2.5, None]}))"
     assert {"json", "re", "typing"} & (loaded(used) - loaded("pass")) == set()
+
+
+def test_without_the_accelerator_it_falls_back_to_json():
+    code = (
+        "import sys; sys.modules['_json'] = None\n"
+        "from occ.core import jsonio\n"
+        "text = jsonio.dumps({'b': [1, 2.5], 'a': None}, sort_keys=True)\n"
+        "assert jsonio.loads(text) == {'a': None, 'b': [1, 2.5]}, text\n"
+        "print(text)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == json.dumps({"a": None, "b": [1, 2.5]})
