@@ -22,7 +22,10 @@ from __future__ import annotations
 # The signal module's C core, which the interpreter loads at start-up: ``signal`` itself wraps
 # the same functions in enums, whose creation costs every network pass a few milliseconds
 # (doc/performance.rst). Handlers and numbers are the same either way.
-import _signal as signal  # type: ignore[import-not-found]  # no stubs for the C core
+try:
+    import _signal as signal  # type: ignore[import-not-found]  # no stubs for the C core
+except ImportError:  # an interpreter without it
+    import signal
 import contextlib
 import logging
 import os
