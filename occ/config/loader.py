@@ -14,7 +14,7 @@ import os
 from types import MappingProxyType
 
 from occ import redact
-from occ.config import ini, options, unknown, values
+from occ.config import ini, options, values
 from occ.config.model import Config, Section
 from occ.config.options import DEFAULT_GROUP, Opt, Value
 from occ.errors import ConfigError
@@ -107,6 +107,8 @@ def _file_values(
                 where = f"{path}: [{entry.section}] {entry.key}"
                 found.setdefault((entry.section, opt.name), []).append(Raw(entry.value, where))
                 continue
+            from occ.config import unknown  # most configurations name nothing unknown
+
             text = unknown.notice(entry, seen)
             if text is not None:
                 notices.append(text)

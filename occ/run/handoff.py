@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from occ.config.model import Config
-from occ.core import fsutil, hook
+from occ.core import fsutil
 from occ.core.cache import Cache
 from occ.core.digest import sha256_hex
 from occ.core.state import State
 from occ.errors import CacheError, OccError
 from occ.log import logfields
 from occ.run import sources
+
+if TYPE_CHECKING:
+    from occ.core import hook
 
 LOG = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class Handoff(NamedTuple):
         )
 
     def variables(self) -> dict[str, str]:
+        from occ.core import hook  # only a pass that hands over, or its hook, needs it
+
         return hook.environment(self.files, self.changed_files)
 
     def env_file(self) -> bytes:
@@ -145,6 +150,8 @@ def withdraw(config: Config, cache: Cache, handoff: Handoff) -> None:
 
 
 def retry_policy(config: Config, cache: Cache) -> hook.RetryPolicy:
+    from occ.core import hook  # not on an unchanged pass, which never asks
+
     general = config.general
     return hook.RetryPolicy(
         State(cache.state_dir, "hook", required=True),
