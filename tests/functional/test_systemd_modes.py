@@ -198,6 +198,9 @@ def test_retry_clears_the_back_off_and_runs_the_hook_now(occ, instance):
     instance.set_local("a.json", {"a": 1})
     instance.fail_hook(3)
     assert occ(*instance.args("--one-time")).returncode == 3  # the hook fails: no commit
+    # polling_interval = 1 makes the first back-off about a second, which a loaded machine
+    # can take between two passes: hold it for an hour, as a longer interval would.
+    move_next_attempt(instance, 3600)
     assert occ("collect", *instance.args()).returncode == UNCHANGED  # backing off
     instance.fail_hook(None)  # the operator fixes the hook ...
     result = occ("retry", *instance.args())  # ... and retries at once
