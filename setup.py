@@ -49,7 +49,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "os-collect-config = occ.cli.entry:main",
+            "os-collect-config = occ.cli.entry:run",
         ],
     },
     classifiers=[

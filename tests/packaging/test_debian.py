@@ -96,7 +96,7 @@ def test_the_launcher_is_the_plain_one(deb, tmp_path):
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path)], check=True)
     installed = (tmp_path / "usr/bin/os-collect-config").read_text()
     assert installed == (REPO / "packaging/common/os-collect-config").read_text()
-    assert "from occ.cli.entry import main" in installed
+    assert "from occ.cli.entry import run" in installed
     code = "\n".join(line for line in installed.splitlines() if not line.startswith("#"))
     assert "importlib" not in code and "pkg_resources" not in code
 
