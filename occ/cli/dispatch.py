@@ -12,6 +12,7 @@ from occ.cli import quick
 from occ.config import loader
 from occ.config.options import DEFAULT_GROUP
 from occ.errors import CacheError, ConfigError, OccError
+from occ.log import lazy
 from occ.status import ExitStatus
 
 # Imported where used, not here: an idle pass ends in occ.run.idle before it needs logging,
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
     from occ.config.model import Config
 
 
-def _log() -> Any:
-    import logging
-
-    return logging.getLogger("occ")
-
-
 def main(mode: str | None, argv: Sequence[str]) -> int:
     """Run ``mode`` (a systemd mode, or None for the original's modes) with the remaining
     arguments ``argv``; return the exit status.
@@ -41,7 +36,8 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
     cmdline = quick.command_line(argv) if mode else None
     if cmdline is not None:
         loaded = _loaded_quietly(cmdline) if mode == "collect" else None
-        if loaded is not None and _answered_idle(loaded):
+        # A pass with warnings about its configuration has them to log: not an idle one.
+        if loaded is not None and not loader.warnings_pending() and _answered_idle(loaded):
             return ExitStatus.UNCHANGED
         _configure_early(False)
         return _guarded(mode, lambda: _run(mode, cmdline, loaded))
@@ -55,13 +51,12 @@ def main(mode: str | None, argv: Sequence[str]) -> int:
 
 
 def _loaded_quietly(cmdline: loader.CommandLine) -> Config | None:
-    """Return the configuration, or None if loading it has anything to report (the full pass
-    loads it again, with logging set up, and reports it)."""
+    """Return the configuration, or None if it cannot be loaded (the full pass loads it again,
+    with logging set up, and reports why)."""
     try:
-        settings = loader.load(cmdline)
+        return loader.load(cmdline)
     except OccError:
         return None
-    return None if loader.warnings_pending() else settings
 
 
 def _answered_idle(settings: Config) -> bool:
@@ -85,7 +80,7 @@ def _guarded(mode: str | None, run: Callable[[], int]) -> int:
     try:
         return run()
     except OccError as exc:
-        _log().error("%s", exc)
+        lazy.log("occ", lazy.ERROR, "%s", exc)
         return ExitStatus.ERROR if mode else _legacy_status(exc)
 
 
@@ -121,14 +116,14 @@ def _checked(settings: Config) -> Config:
     from occ.collectors import registry
 
     for message in loader.take_warnings():  # loading does not log (occ.config.loader)
-        _log().warning("%s", message)
+        lazy.log("occ", lazy.WARNING, "%s", message)
     registry.validate(settings.collectors)
     registry.check_requirements(settings)
     return settings
 
 
 def _run(mode: str | None, cmdline: loader.CommandLine, loaded: Config | None = None) -> int:
-    settings = loaded or loader.load(cmdline)
+    settings = loaded if loaded is not None else loader.load(cmdline)
     from occ.log import logsetup
 
     logsetup.configure(settings.general)
@@ -143,7 +138,8 @@ def _run(mode: str | None, cmdline: loader.CommandLine, loaded: Config | None = 
         print(settings.cachedir)
         return ExitStatus.OK
     _checked(settings)
-    _log().debug("configuration read from: %s", ", ".join(settings.files) or "defaults only")
+    files = ", ".join(settings.files) or "defaults only"
+    lazy.log("occ", lazy.DEBUG, "configuration read from: %s", files)
     if mode == "retry":
         from occ.run import retry
 

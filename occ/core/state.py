@@ -17,16 +17,11 @@ import os
 
 from occ.core import fsutil, jsonio
 from occ.errors import CacheError
+from occ.log import lazy
 
 TYPE_CHECKING = False  # typing costs an idle pass its start-up time again (occ.records)
 if TYPE_CHECKING:
     from typing import Any
-
-
-def _warn(message: str, *args: object) -> None:
-    import logging  # only a damaged state file is reported; an idle pass never gets here
-
-    logging.getLogger(__name__).warning(message, *args)
 
 
 STATE_DIRNAME = ".occ"
@@ -58,7 +53,13 @@ class State:
         except OSError as exc:
             if self.required:
                 raise CacheError(f"cannot read {self.path}: {exc.strerror}") from exc
-            _warn("ignoring state file %s: %s; starting afresh", self.path, exc.strerror)
+            lazy.log(
+                __name__,
+                lazy.WARNING,
+                "ignoring state file %s: %s; starting afresh",
+                self.path,
+                exc.strerror,
+            )
             return {}
         if data is None:
             return {}
@@ -67,7 +68,9 @@ class State:
         except (ValueError, RecursionError):
             value = None
         if not isinstance(value, dict):
-            _warn("ignoring corrupt state file %s; starting afresh", self.path)
+            lazy.log(
+                __name__, lazy.WARNING, "ignoring corrupt state file %s; starting afresh", self.path
+            )
             try:
                 self.clear()  # reset: one warning, not one per read
             except OSError:

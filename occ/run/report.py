@@ -19,21 +19,13 @@ import time
 from occ import redact
 from occ.core import fsutil, jsonio
 from occ.core.state import state_dir
+from occ.log import lazy
 
 TYPE_CHECKING = False  # an idle pass records itself here: no typing, json or logging to import
 if TYPE_CHECKING:
     from typing import Any
 
     from occ.config.model import Config
-
-
-_INFO, _WARNING = 20, 30  # logging.INFO and logging.WARNING
-
-
-def _log(level: int, message: str, *args: object) -> None:
-    import logging  # only when the record cannot be written
-
-    logging.getLogger(__name__).log(level, message, *args)
 
 
 SCHEMA = 1
@@ -225,15 +217,26 @@ def _write(config: Config, document: dict[str, Any]) -> None:
         try:
             replace_file(config.status_file, (jsonio.dumps(document) + "\n").encode())
         except OSError as exc:
-            _log(_INFO, "cannot record the pass in %s: %s", config.status_file, exc.strerror)
+            lazy.log(
+                __name__,
+                lazy.INFO,
+                "cannot record the pass in %s: %s",
+                config.status_file,
+                exc.strerror,
+            )
     if config.metrics_file:
         from occ.run import metrics  # only passes with metrics_file set use it
 
         try:
             replace_file(config.metrics_file, metrics.render(document).encode())
         except OSError as exc:
-            why = exc.strerror
-            _log(_WARNING, "cannot write the metrics file %s: %s", config.metrics_file, why)
+            lazy.log(
+                __name__,
+                lazy.WARNING,
+                "cannot write the metrics file %s: %s",
+                config.metrics_file,
+                exc.strerror,
+            )
 
 
 def replace_file(path: str, data: bytes) -> None:
