@@ -55,6 +55,20 @@ def _home(environ: Mapping[str, str]) -> str:
     return pwd.getpwuid(os.getuid()).pw_dir
 
 
+def environment_name(group: str, opt: Opt) -> str:
+    """Return the environment variable that sets ``opt`` of ``group`` (oslo's naming)."""
+    return f"OS_{group.upper()}__{opt.name.upper()}"
+
+
+def set_from_environment(environ: Mapping[str, str]) -> bool:
+    """Return True if ``environ`` sets any option."""
+    return any(
+        environment_name(group, opt) in environ
+        for group, opts in options.SECTIONS.items()
+        for opt in opts
+    )
+
+
 def discover(cmdline: CommandLine, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Return (problems, files) in parse order: config files first, then config-dir files."""
     home = _home(environ)
@@ -129,7 +143,7 @@ class _Resolver:
     def raw(self, group: str, opt: Opt) -> list[Raw]:
         """Return the raw values that decide the option, lowest precedence first."""
         key = (group, opt.name)
-        env_name = f"OS_{group.upper()}__{opt.name.upper()}"
+        env_name = environment_name(group, opt)
         from_files: list[Raw] = list(self.files.get(key, ()))
         from_env = (
             [Raw(self.environ[env_name], f"environment: {env_name}")]

@@ -24,6 +24,7 @@ import os
 import time
 
 from occ import __version__
+from occ.config import loader
 from occ.core import fsutil, jsonio
 from occ.core.state import state_dir
 
@@ -38,9 +39,6 @@ FORMAT = 1
 PENDING = "pending.json"
 SETTLE_SECONDS = 2.0
 UNCHANGED_MESSAGE = "no change (%d key(s) checked)"
-# The environment can set any option (OS_<GROUP>__<KEY>); such an instance runs every pass in
-# full rather than keeping its values in the record.
-_OPTION_VARIABLE_PREFIX = "OS_"
 
 
 def handover_files(config: Config) -> tuple[str, str]:
@@ -77,10 +75,6 @@ def reset(cachedir: str) -> None:
         pass
 
 
-def _option_variables() -> bool:
-    return any(name.startswith(_OPTION_VARIABLE_PREFIX) and "__" in name for name in os.environ)
-
-
 def _watched(config: Config, result: PassResult, inputs: frozenset[str]) -> list[str]:
     """Return every path the pass's answer depended on."""
     cachedir = config.cachedir
@@ -95,7 +89,8 @@ def remember(config: Config, result: PassResult, started: float) -> bool:
     (``time.time()``); return False if the pass does not qualify (see the module's text).
     The caller holds the cache lock. Raise OSError if the record cannot be written."""
     inputs = result.inputs
-    if inputs is None or result.changed or _option_variables():
+    # Options set from the environment are not in the record: such an instance runs in full.
+    if inputs is None or result.changed or loader.set_from_environment(os.environ):
         return False
     paths = _watched(config, result, inputs)
     settled = (started - SETTLE_SECONDS) * 1e9
@@ -141,7 +136,7 @@ def answer(config: Config) -> bool:
 
     started = time.time()
     general = config.general
-    if config.notices or not plain.is_default(general) or _option_variables():
+    if config.notices or not plain.is_default(general) or loader.set_from_environment(os.environ):
         return False
     if any(os.path.lexists(path) for path in handover_files(config)):
         return False  # a hand-over is under way: the full pass discards it

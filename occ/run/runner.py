@@ -63,8 +63,8 @@ def run_pass(
             result = store_pass(config, cache)
             handoff = prepare(config, cache, result, force=force, automatic=automatic)
             delivered = None if handoff is None else deliver(cache, handoff)
-            if mode == "collect" and handoff is None and lines is not None:
-                _remember_idle(config, result, started, logsetup.lines_logged() == lines + 1)
+            if mode == "collect" and handoff is None:
+                _remember_idle(config, result, started, lines)
     except CacheBusy:
         report.record_pass(config, mode=mode, started=started, summary={"result": "busy"})
         raise
@@ -77,11 +77,14 @@ def run_pass(
     return PassOutcome(result.changed, delivered)
 
 
-def _remember_idle(config: Config, result: sources.PassResult, started: float, quiet: bool) -> None:
-    """Leave the idle check's record after an unchanged ``collect`` pass that logged nothing
-    but its "no change" line (``quiet``); whether the pass qualifies otherwise is
-    ``idle.remember``'s to say. The record only saves work: failing to write it is not an error."""
-    if not quiet or result.changed:
+def _remember_idle(
+    config: Config, result: sources.PassResult, started: float, lines: int | None
+) -> None:
+    """Leave the idle check's record after a ``collect`` pass that logged nothing but its
+    "no change" line since ``lines`` had been logged (None: logging is not ours to count);
+    whether the pass qualifies otherwise is ``idle.remember``'s to say. The record only saves
+    work: failing to write it is not an error."""
+    if lines is None or logsetup.lines_logged() != lines + 1:
         return
     try:
         idle.remember(config, result, started)
