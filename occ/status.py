@@ -36,11 +36,6 @@ class ExitStatus:
     ERROR = 255
 
 
-def exit_statuses() -> dict[str, int]:
-    """Return every named exit status, name -> number."""
-    return {name: value for name, value in vars(ExitStatus).items() if name.isupper()}
-
-
 # The systemd modes, named by the first command-line argument ("retry" is the operator's
 # command that clears the hook back-off and starts a pass the way the units do).
 SYSTEMD_MODES = ("collect", "run-hook", "commit", "retry")

@@ -10,7 +10,7 @@ import sys
 
 from occ.status import COLLECT_STATUSES, SYSTEMD_MODES, ExitStatus
 
-ERROR = int(ExitStatus.ERROR)
+ERROR = ExitStatus.ERROR
 # Tools that save what they measured at the interpreter's exit (see ``run``).
 _EXIT_HOOKED = ("coverage", "cProfile", "profile", "yappi")
 

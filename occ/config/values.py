@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
-# $name, ${name}, ${group.name} and $$, as oslo.config's template syntax has them.
 # $$, $name and ${name}, where a name may be group.name; oslo.config's template syntax. A '$'
 # that starts none of these is kept as it is (oslo.config substitutes "safely").
 # Compiled on first use (re caches it): most configurations have no template, and every pass

@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 from occ import redact
 from occ.log import logfields
-from occ.log.plain import under_journald as under_journald  # logsetup's, from here
 
 IDENTIFIER = "os-collect-config"
 

@@ -19,7 +19,7 @@ from occ.config import options
 from occ.config.model import Section
 from occ.config.options import DEFAULT_GROUP
 from occ.errors import ConfigError
-from occ.log import journal, logfields
+from occ.log import journal, logfields, plain
 
 # Logger names (occ.run.runner ...) are the code's layout, not something an operator needs:
 # each message names its source itself.
@@ -78,7 +78,7 @@ def lines_logged() -> int | None:
 def _console_handler(use_journal: bool) -> logging.Handler:
     """Return the handler for the program's own output: journald under systemd (or when
     asked), else plain text on stderr."""
-    if use_journal or journal.under_journald():
+    if use_journal or plain.under_journald():
         return journal.handler()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(TEXT_FORMAT))
@@ -129,7 +129,7 @@ def _configure(root: logging.Logger, general: Section) -> None:
 
         logging_config.fileConfig(config_file, disable_existing_loggers=False)
         return
-    use_journal = bool(general.flag("use_journal")) or journal.under_journald()
+    use_journal = bool(general.flag("use_journal")) or plain.under_journald()
     if general.flag("use_syslog") and not use_journal:
         handlers = [_syslog_handler(general)]
     else:

@@ -14,7 +14,7 @@ import pytest
 
 from occ import redact
 from occ.config import loader
-from occ.log import journal, logfields, logsetup
+from occ.log import journal, logfields, logsetup, plain
 from tests import support
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -189,7 +189,7 @@ def test_without_systemd_python_lines_get_priority_prefixes():
     ]
 
 
-DETECT = "from occ.log import journal; print(journal.under_journald())"
+DETECT = "from occ.log import plain; print(plain.under_journald())"
 
 
 @pytest.mark.parametrize("matching", [True, False])
@@ -211,7 +211,7 @@ def test_under_journald_only_when_stderr_is_the_named_stream(tmp_path, matching)
 
 def test_not_under_journald_without_journal_stream(monkeypatch):
     monkeypatch.delenv("JOURNAL_STREAM", raising=False)
-    assert journal.under_journald() is False
+    assert plain.under_journald() is False
 
 
 @pytest.mark.parametrize(
