@@ -5,9 +5,11 @@ Every poll is a new process under a systemd timer, every 30 s on every instance,
 cost and requests per idle pass are this program's performance. This script measures them as
 users install the program and compares them with the original, in one run:
 
-* fake EC2, Keystone, Heat and "request" services on 127.0.0.1 (tests/fakes) that count every
-  request (and, for EC2, the most requests in flight at once); ``--latency`` adds a delay to
-  every answer of the idle cases, the cold EC2 walk runs at 0 and 10 ms;
+* fake EC2, Keystone, Heat and "request" services on 127.0.0.1 that count every request (and,
+  for EC2, the most requests in flight at once); ``--latency`` adds a delay to every answer of
+  the idle cases, the cold EC2 walk runs at 0 and 10 ms. Keystone, Heat and "request" are the
+  functional tests' fakes (tests/fakes), in this process; EC2 is tests/perf/ec2_server.py, in a
+  process of its own, so that the walks measure the clients and not the fake's lock;
 * the original, os-collect-config 14.1.0 from PyPI, in a virtualenv cached in ``.venv-original``
   (its local collector needs a UTF-8 locale other than C.UTF-8: this script compiles
   en_US.UTF-8 there with localedef unless the system has it, and says so);
@@ -43,9 +45,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
-from collections.abc import Iterator
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,6 @@ REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO))
 
 from occ.run.idle import SETTLE_SECONDS  # noqa: E402
-from tests.fakes import ec2 as ec2_fake  # noqa: E402
 from tests.fakes.heat import FakeHeat  # noqa: E402
 from tests.fakes.keystone import FakeKeystone  # noqa: E402
 from tests.fakes.server import FakeServer, Recorded, Reply  # noqa: E402
@@ -173,38 +173,54 @@ spawn: Spawner  # set by main()
 # -- fake services -------------------------------------------------------------------------
 
 
-class InFlight:
-    """Counts requests being answered at once; ``peak`` is the most since ``reset``."""
+class Ec2Process:
+    """The EC2 metadata fake of the walks, in a process of its own (tests/perf/ec2_server.py).
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.now = 0
-        self.peak = 0
+    ``requests()`` counts the requests it answered since it started; ``peak`` is the most it
+    answered at once since the last ``reset``, which also sets the latency of every answer.
+    """
 
-    def reset(self) -> None:
-        with self.lock:
-            self.peak = self.now
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.latency = 0.0
 
-    @contextlib.contextmanager
-    def one(self) -> Iterator[None]:
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.now -= 1
+    def __enter__(self) -> Ec2Process:
+        server = Path(__file__).with_name("ec2_server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(server), "--root", str(self.root)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        port = self.process.stdout.readline().strip()
+        if not port.isdigit():
+            self.process.kill()
+            raise RuntimeError("tests/perf/ec2_server.py did not start")
+        self.url = f"http://127.0.0.1:{port}"
+        return self
 
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
 
-class _CountingEc2Handler(ec2_fake._Handler):
-    def do_GET(self) -> None:
-        with self.server.in_flight.one():  # type: ignore[attr-defined]
-            super().do_GET()
+    def _control(self, path: str) -> dict[str, int]:
+        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+            return json.loads(answer.read())  # type: ignore[no-any-return]
 
-    def do_PUT(self) -> None:
-        with self.server.in_flight.one():  # type: ignore[attr-defined]
-            super().do_PUT()
+    def reset(self, latency: float | None = None) -> None:
+        """Start counting the peak again; delay answers by ``latency`` s from now on (if given)."""
+        if latency is not None:
+            self.latency = latency
+        self._control(f"/_bench/reset?latency={self.latency}")
+
+    def requests(self) -> int:
+        return self._control("/_bench/stats")["requests"]
+
+    def peak(self) -> int:
+        return self._control("/_bench/stats")["peak"]
 
 
 class Keystone(FakeKeystone):
@@ -274,12 +290,8 @@ class Services:
         self.stack = contextlib.ExitStack()
         ec2_root = root / "ec2"
         self.ec2_keys = ec2_tree(ec2_root)
-        self.ec2 = ec2_fake.Ec2Metadata(str(ec2_root))
-        self.ec2.httpd.RequestHandlerClass = _CountingEc2Handler
-        self.ec2_flight = InFlight()
-        self.ec2.httpd.in_flight = self.ec2_flight  # type: ignore[attr-defined]
-        # A client that exits with a keep-alive connection open resets it: not an error.
-        self.ec2.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self.ec2 = Ec2Process(ec2_root)
+        self.latency = latency
         self.keystone = Keystone()
         self.heat = FakeHeat(self.keystone)
         self.heat.add_stack("web", "5c2a9e41-bench", {"server": heat_document()})
@@ -291,12 +303,12 @@ class Services:
         self.request.route("/metadata", self._request_reply)
         for server in (self.keystone.server, self.heat.server, self.request):
             server.latency = latency
-        self.ec2.latency = latency
 
     def __enter__(self) -> Services:
         for fake in (self.ec2, self.keystone, self.heat):
             self.stack.enter_context(fake)  # type: ignore[arg-type]
         self.stack.enter_context(self.request)
+        self.ec2.reset(self.latency)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -317,7 +329,7 @@ class Services:
 
     def counts(self) -> dict[str, int]:
         return {
-            "ec2": len(self.ec2.requests),
+            "ec2": self.ec2.requests(),
             "keystone": len(self.keystone.requests),
             "keystone-tokens": self.keystone.issued(),
             "heat": len(self.heat.requests),
@@ -424,12 +436,12 @@ class Bench:
             return "".join(handle.readlines()[-8:])
 
     def run(self, impl: Impl, extra: list[str], expect: tuple[int, ...]) -> Sample:
+        self.services.ec2.reset()
         before = self.services.counts()
-        self.services.ec2_flight.reset()
         wall, cpu, maxrss, status = spawn([*impl.argv, *extra], impl.env, self.errfile())
         after = self.services.counts()
         requests = {key: after[key] - before[key] for key in after}
-        sample = Sample(wall, cpu, maxrss, status, requests, self.services.ec2_flight.peak)
+        sample = Sample(wall, cpu, maxrss, status, requests, self.services.ec2.peak())
         if status not in expect or (impl.name == ORIG and "Unavailable" in self.stderr_tail()):
             raise RuntimeError(
                 f"{impl.name} {' '.join(extra)}: exit {status}, expected {expect}\n"
@@ -459,12 +471,11 @@ class Bench:
         if case in (WALK_0, WALK_10):
             shutil.rmtree(self.configs[(case, impl.name)].parent / "cache", ignore_errors=True)
             shutil.rmtree(self.configs[(case, impl.name)].parent / "backup", ignore_errors=True)
-            latency = 0.010 if case == WALK_10 else 0.0
-            self.services.ec2.latency = latency
+            self.services.ec2.reset(0.010 if case == WALK_10 else 0.0)
             try:
                 return self.run(impl, args, (0,))
             finally:
-                self.services.ec2.latency = self.args.latency / 1000
+                self.services.ec2.reset(self.services.latency)
         return self.run(impl, args, (0,) if impl.name == ORIG else (100,))
 
     def rounds(self, count: int) -> None:
