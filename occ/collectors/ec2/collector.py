@@ -17,9 +17,10 @@ from occ.collectors.base import Collector, Output
 from occ.errors import SourceUnavailable
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from occ.collectors.ec2.imds import TokenSession
+
+    # One node to fetch: where its answer goes (container, key), its URL, its depth.
+    _Job = tuple[dict[str, Any], str, str, int]
 
 LOG = logging.getLogger(__name__)
 
@@ -93,36 +94,100 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
 
     Raise SourceUnavailable if any node fails, or if the tree is implausibly deep or large.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     holder: dict[str, Any] = {"": None}  # the root node is holder[""]
-    pending: dict[Future[str], tuple[dict[str, Any], str, str, int]] = {}
-    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="occ-ec2")
+    fetches = _Fetches(session)
     try:
-        pending[pool.submit(session.fetch, root)] = (holder, "", root, 0)
+        fetches.add((holder, "", root, 0))
         nodes = 1
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                container, key, url, depth = pending.pop(future)
-                text = future.result()
-                if not url.endswith("/"):
-                    container[key] = text
-                    continue
-                children = _children(url, parse_listing(text))
-                nodes += len(children)
-                if depth >= MAX_DEPTH or nodes > MAX_NODES:
-                    raise SourceUnavailable(f"ec2: the metadata tree under {root} is too large")
-                node: dict[str, Any] = {}
-                container[key] = node
-                for child_key, child_url in children.items():
-                    node[child_key] = None  # reserve the listing position
-                    work = pool.submit(session.fetch, child_url)
-                    pending[work] = (node, child_key, child_url, depth + 1)
+        while fetches.outstanding:
+            (container, key, url, depth), text = fetches.next_answer()
+            if not url.endswith("/"):
+                container[key] = text
+                continue
+            children = _children(url, parse_listing(text))
+            nodes += len(children)
+            if depth >= MAX_DEPTH or nodes > MAX_NODES:
+                raise SourceUnavailable(f"ec2: the metadata tree under {root} is too large")
+            node: dict[str, Any] = {}
+            container[key] = node
+            for child_key, child_url in children.items():
+                node[child_key] = None  # reserve the listing position
+                fetches.add((node, child_key, child_url, depth + 1))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        fetches.close()
     tree: dict[str, Any] = holder[""]
     return tree
+
+
+class _Fetches:
+    """``WORKERS`` threads fetching the walk's nodes; answers come back in a queue.
+
+    Listings are fetched before values: each listing adds work, so fetching them first keeps
+    every worker busy and puts the deepest branch (network interfaces) on the way early. One
+    queue of answers costs the walk O(1) per node (``concurrent.futures.wait`` re-registered
+    itself on every pending future, for each of hundreds of answers).
+    """
+
+    def __init__(self, session: TokenSession) -> None:
+        import collections
+        import queue
+        import threading
+
+        self.session = session
+        self.outstanding = 0  # added, and not yet taken by next_answer
+        self._ready = threading.Condition()
+        self._listings: collections.deque[_Job] = collections.deque()
+        self._values: collections.deque[_Job] = collections.deque()
+        self._closed = False
+        self._answers: queue.SimpleQueue[tuple[_Job, str | None, Exception | None]]
+        self._answers = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"occ-ec2-{n}", daemon=True)
+            for n in range(WORKERS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def add(self, job: _Job) -> None:
+        with self._ready:
+            (self._listings if job[2].endswith("/") else self._values).append(job)
+            self._ready.notify()
+        self.outstanding += 1
+
+    def next_answer(self) -> tuple[_Job, str]:
+        """Return the next fetched job and its text. Raise what its fetch raised."""
+        job, text, error = self._answers.get()
+        self.outstanding -= 1
+        if error is not None:
+            raise error
+        return job, text or ""
+
+    def close(self) -> None:
+        """Drop the jobs not started and wait for the running fetches (each ends by its
+        deadline)."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    def _take(self) -> _Job | None:
+        with self._ready:
+            while not (self._closed or self._listings or self._values):
+                self._ready.wait()
+            if self._closed:
+                return None
+            return (self._listings or self._values).popleft()
+
+    def _work(self) -> None:
+        while True:
+            job = self._take()
+            if job is None:
+                return
+            try:
+                self._answers.put((job, self.session.fetch(job[2]), None))
+            except Exception as exc:  # noqa: BLE001 - handed to next_answer, which raises it
+                self._answers.put((job, None, exc))
 
 
 def _children(url: str, entries: list[tuple[str, str]]) -> dict[str, str]:
