@@ -97,7 +97,7 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
     holder: dict[str, Any] = {"": None}  # the root node is holder[""]
     fetches = _Fetches(session)
     try:
-        fetches.add((holder, "", root, 0))
+        fetches.add([(holder, "", root, 0)])
         nodes = 1
         while fetches.outstanding:
             (container, key, url, depth), text = fetches.next_answer()
@@ -108,11 +108,9 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
             nodes += len(children)
             if depth >= MAX_DEPTH or nodes > MAX_NODES:
                 raise SourceUnavailable(f"ec2: the metadata tree under {root} is too large")
-            node: dict[str, Any] = {}
+            node: dict[str, Any] = dict.fromkeys(children)  # reserve the listing positions
             container[key] = node
-            for child_key, child_url in children.items():
-                node[child_key] = None  # reserve the listing position
-                fetches.add((node, child_key, child_url, depth + 1))
+            fetches.add([(node, k, child_url, depth + 1) for k, child_url in children.items()])
     finally:
         fetches.close()
     tree: dict[str, Any] = holder[""]
@@ -148,11 +146,14 @@ class _Fetches:
         for thread in self._threads:
             thread.start()
 
-    def add(self, job: _Job) -> None:
+    def add(self, jobs: list[_Job]) -> None:
+        """Queue the children of one listing, all at once: no worker takes one of its values
+        while one of its listings is still to be queued."""
         with self._ready:
-            (self._listings if job[2].endswith("/") else self._values).append(job)
-            self._ready.notify()
-        self.outstanding += 1
+            for job in jobs:
+                (self._listings if job[2].endswith("/") else self._values).append(job)
+            self._ready.notify(len(jobs))
+        self.outstanding += len(jobs)
 
     def next_answer(self) -> tuple[_Job, str]:
         """Return the next fetched job and its text. Raise what its fetch raised."""

@@ -126,6 +126,24 @@ def test_cold_walk_of_300_keys_runs_concurrently_over_pooled_connections(harness
     assert elapsed < 0.5 * sequential, f"{elapsed:.2f} s for {len(ec2.requests)} requests"
 
 
+def test_walk_fetches_a_listing_before_the_values_listed_ahead_of_it(
+    harness, fake_server, monkeypatch
+):
+    # One worker makes the order visible. A listing adds work: fetched first, the deep branch
+    # (network interfaces, on a real service) starts at once instead of behind every value.
+    monkeypatch.setattr("occ.collectors.ec2.collector.WORKERS", 1)
+    names = [f"k{i}" for i in range(30)]
+    fake_server.route(META + "/", Reply(body="\n".join([*names, "deep/"])))
+    fake_server.route(META + "/deep/", Reply(body="leaf"))
+    fake_server.route(META + "/deep/leaf", Reply(body="bottom"))
+    for name in names:
+        fake_server.route(f"{META}/{name}", Reply(body=name))
+    ((_, tree),) = harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
+    paths = [r.path for r in fake_server.requests]
+    assert paths[:2] == [META + "/", META + "/deep/"], paths
+    assert list(tree) == [*names, "deep"] and tree["deep"] == {"leaf": "bottom"}
+
+
 def test_walk_reuses_a_bounded_number_of_connections(harness, fake_server):
     names = [f"k{i}" for i in range(40)]
     fake_server.route(META + "/", Reply(body="\n".join(names)))
