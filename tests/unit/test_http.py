@@ -222,6 +222,33 @@ def test_hanging_server_times_out_per_request(http, fake_server):
     assert time.monotonic() - started < 2
 
 
+def test_a_shorter_deadline_ends_on_time_while_a_longer_one_is_running(http):
+    # One watcher thread ends every request's time; a request with a short timeout, started
+    # while one with a long timeout is trickling along, must not wait for the long one's.
+    import threading
+
+    from tests.fakes.slow import SlowServer
+
+    ended: list[str] = []
+
+    def long_request() -> None:
+        try:
+            get(http, slow.url, timeout=2, retries=0)
+        except SourceUnavailable as exc:
+            ended.append(str(exc))
+
+    with SlowServer("trickle_body") as slow:
+        long_one = threading.Thread(target=long_request)
+        long_one.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match=r"no answer within 0\.4 s"):
+            get(http, slow.url + "/short", timeout=0.4, retries=0)
+        assert time.monotonic() - started < 1.5
+        long_one.join()
+    assert len(ended) == 1 and "no answer within 2 s" in ended[0]
+
+
 def test_slow_answer_then_success_within_timeout(http, fake_server):
     fake_server.route("/doc", Reply(body=b"late", delay=0.2))
     assert get(http, fake_server.url + "/doc", timeout=2).body == b"late"
