@@ -87,8 +87,11 @@ IDLE_LOCAL = "idle pass: ec2 (cached) + local + heat_local"
 IDLE_REQUEST = "idle request pass (304)"
 IDLE_HEAT = "idle heat pass (token cached)"
 WALK_0 = "cold EC2 walk, 0 ms"
+WALK_BIG = "cold EC2 walk, 0 ms, larger tree"
 WALK_10 = "cold EC2 walk, 10 ms per request"
-CASES = (IDLE_LOCAL, IDLE_REQUEST, IDLE_HEAT, WALK_0, WALK_10)
+WALKS = (WALK_0, WALK_BIG, WALK_10)
+CASES = (IDLE_LOCAL, IDLE_REQUEST, IDLE_HEAT, WALK_0, WALK_BIG, WALK_10)
+BIG_MACS = 78  # network interfaces of WALK_BIG's tree (about 5x the requests); WALK_0's has 13
 # What each case is compared with (for this project's two installs: its own interpreter's).
 CASE_BASELINE = {
     IDLE_LOCAL: (PASS, SYS_PASS),
@@ -291,6 +294,8 @@ class Services:
         ec2_root = root / "ec2"
         self.ec2_keys = ec2_tree(ec2_root)
         self.ec2 = Ec2Process(ec2_root)
+        self.ec2_big_keys = ec2_tree(root / "ec2-big", macs=BIG_MACS)
+        self.ec2_big = Ec2Process(root / "ec2-big")
         self.latency = latency
         self.keystone = Keystone()
         self.heat = FakeHeat(self.keystone)
@@ -305,10 +310,11 @@ class Services:
             server.latency = latency
 
     def __enter__(self) -> Services:
-        for fake in (self.ec2, self.keystone, self.heat):
+        for fake in (self.ec2, self.ec2_big, self.keystone, self.heat):
             self.stack.enter_context(fake)  # type: ignore[arg-type]
         self.stack.enter_context(self.request)
         self.ec2.reset(self.latency)
+        self.ec2_big.reset(0.0)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -329,7 +335,7 @@ class Services:
 
     def counts(self) -> dict[str, int]:
         return {
-            "ec2": self.ec2.requests(),
+            "ec2": self.ec2.requests() + self.ec2_big.requests(),
             "keystone": len(self.keystone.requests),
             "keystone-tokens": self.keystone.issued(),
             "heat": len(self.heat.requests),
@@ -374,7 +380,8 @@ def config_text(case: str, root: Path, services: Services, impl: str) -> str:
     )
     if impl != ORIG:
         general += f"hook_env_file = {root}/run/hook.env\n"
-    ec2 = f"[ec2]\nmetadata_url = {services.ec2.url}/latest/meta-data\ntimeout = 10\n"
+    ec2_url = services.ec2_big.url if case == WALK_BIG else services.ec2.url
+    ec2 = f"[ec2]\nmetadata_url = {ec2_url}/latest/meta-data\ntimeout = 10\n"
     if case == IDLE_LOCAL:
         collectors = ("heat_local", "ec2", "local")
         sections = (
@@ -437,11 +444,13 @@ class Bench:
 
     def run(self, impl: Impl, extra: list[str], expect: tuple[int, ...]) -> Sample:
         self.services.ec2.reset()
+        self.services.ec2_big.reset()
         before = self.services.counts()
         wall, cpu, maxrss, status = spawn([*impl.argv, *extra], impl.env, self.errfile())
         after = self.services.counts()
         requests = {key: after[key] - before[key] for key in after}
-        sample = Sample(wall, cpu, maxrss, status, requests, self.services.ec2.peak())
+        peak = max(self.services.ec2.peak(), self.services.ec2_big.peak())
+        sample = Sample(wall, cpu, maxrss, status, requests, peak)
         if status not in expect or (impl.name == ORIG and "Unavailable" in self.stderr_tail()):
             raise RuntimeError(
                 f"{impl.name} {' '.join(extra)}: exit {status}, expected {expect}\n"
@@ -456,7 +465,7 @@ class Bench:
         """Create the case's instance and bring it to the state the case measures."""
         root = self.work / "instances" / f"{CASES.index(case)}-{IMPLS.index(impl.name)}"
         self.configs[(case, impl.name)] = make_instance(case, root, self.services, impl.name)
-        if case in (WALK_0, WALK_10):
+        if case in WALKS:
             return
         # First pass (changed), then commit: every later pass is the idle one.
         first = self.run(impl, self.pass_args(case, impl), (0,))
@@ -468,7 +477,7 @@ class Bench:
 
     def measure(self, case: str, impl: Impl) -> Sample:
         args = self.pass_args(case, impl)
-        if case in (WALK_0, WALK_10):
+        if case in WALKS:
             shutil.rmtree(self.configs[(case, impl.name)].parent / "cache", ignore_errors=True)
             shutil.rmtree(self.configs[(case, impl.name)].parent / "backup", ignore_errors=True)
             self.services.ec2.reset(0.010 if case == WALK_10 else 0.0)
@@ -732,6 +741,7 @@ class Results:
     daemon: dict[str, float]
     cold_heat: dict[str, dict[str, int]]
     ec2_keys: int
+    ec2_big_keys: int
     rounds: int
     python: str
     note: str
@@ -787,9 +797,10 @@ def main_table(results: Results) -> str:
                 versus = f"{original['wall'] / row['wall']:.1f}x faster"
                 versus += f", CPU {original['cpu'] / row['cpu']:.1f}x less"
             requests = requests_text(row["requests"], case)
-            if case in (WALK_0, WALK_10):
+            if case in WALKS:
                 requests += f"; {row['in_flight']} in flight"
-                requests += f"; {walk_cpu(results, case, impl) * 1e6:.0f} us CPU/request"
+            if case == WALK_BIG:
+                requests += f"; {walk_cpu(results, impl) * 1e6:.0f} us CPU/request"
             rows.append(
                 [
                     case,
@@ -826,13 +837,14 @@ def main_table(results: Results) -> str:
     return rst_table(headers, rows)
 
 
-def walk_cpu(results: Results, case: str, impl: str) -> float:
-    """Return the CPU seconds per request of a cold walk: what the walk costs beyond the same
-    implementation's idle request pass (start-up, configuration and the HTTP stack's import,
-    one or two requests), divided by the requests beyond that pass's."""
-    walk, idle = results.rows[(case, impl)], results.rows[(IDLE_REQUEST, impl)]
-    extra = walk["requests"]["ec2"] - idle["requests"]["request"]
-    return max(0.0, walk["cpu"] - idle["cpu"]) / max(1, extra)
+def walk_cpu(results: Results, impl: str) -> float:
+    """Return the CPU seconds one more request costs a cold walk: the CPU of the larger tree's
+    walk less the smaller one's, over the requests it made beyond them. Whatever a pass costs
+    whatever the tree (start-up, the configuration drive's check, the cache, the hook) cancels
+    out, for each program alike; both walks run at 0 ms. (Noise can make it negative.)"""
+    small, big = results.rows[(WALK_0, impl)], results.rows[(WALK_BIG, impl)]
+    extra = big["requests"]["ec2"] - small["requests"]["ec2"]
+    return (big["cpu"] - small["cpu"]) / max(1, extra)
 
 
 def targets(results: Results) -> list[tuple[str, str, bool]]:
@@ -853,7 +865,7 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
         walk_orig = rows[(WALK_10, ORIG)]
         walk_vs = walk_orig["wall"] / walk["wall"]
 
-        cpu_ratio = walk_cpu(results, WALK_0, impl) / walk_cpu(results, WALK_0, ORIG)
+        cpu, cpu_orig = walk_cpu(results, impl), walk_cpu(results, ORIG)
         peak = max(rows[(case, impl)]["rss"] for case in CASES)
         out += [
             (f"{impl}: idle local <= 2.0x pass", f"{local:.2f}x", local <= 2.0),
@@ -866,9 +878,10 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
                 walk_vs >= 8 and walk["in_flight"] <= 8,
             ),
             (
-                f"{impl}: walk CPU per request <= 0.5x original's (0 ms)",
-                f"{cpu_ratio:.2f}x",
-                cpu_ratio <= 0.5,
+                f"{impl}: walk CPU per request <= 0.5x original's (0 ms, marginal)",
+                # Both walks' noise is in a difference: a non-positive one measured nothing.
+                f"{cpu / cpu_orig:.2f}x" if cpu > 0 and cpu_orig > 0 else "no signal",
+                0 < cpu <= 0.5 * cpu_orig,
             ),
             (f"{impl}: peak RSS <= 35 MiB", f"{peak:.1f} MiB", peak <= 35),
         ]
@@ -1151,7 +1164,8 @@ def environment_line(results: Results) -> str:
     return (
         f"{results.rounds} rounds, {results.python} "
         f"(Python {sys.version_info.major}.{sys.version_info.minor} runs the benchmark), "
-        f"{cpus} CPUs, EC2 tree of {results.ec2_keys} requests, {time.strftime('%Y-%m-%d')}; "
+        f"{cpus} CPUs, EC2 trees of {results.ec2_keys} and {results.ec2_big_keys} requests, "
+        f"{time.strftime('%Y-%m-%d')}; "
         f"{results.note}"
     )
 
@@ -1228,7 +1242,8 @@ def collect_results(bench: Bench, rounds: int, note: str) -> Results:
             rows[(case, impl.name)] = stats(impl.samples[case])
     baselines = {name: stats(bench.baselines[name].samples[name]) for name in BASELINES}
     return Results(
-        rows, baselines, bench.daemon, bench.cold_heat, bench.services.ec2_keys, rounds,
+        rows, baselines, bench.daemon, bench.cold_heat, bench.services.ec2_keys,
+        bench.services.ec2_big_keys, rounds,
         bench.args.python, note,
     )  # fmt: skip
 
@@ -1248,9 +1263,10 @@ def check_quick(results: Results) -> list[str]:
                 if got.get(key) != count:
                     problems.append(f"{case}, {impl}: {key} {got.get(key)} per pass, keep {count}")
     for impl in OCCS:
-        for case in (WALK_0, WALK_10):
+        for case in WALKS:
             row = results.rows[(case, impl)]
-            if row["requests"]["ec2"] < results.ec2_keys:
+            least = results.ec2_big_keys if case == WALK_BIG else results.ec2_keys
+            if row["requests"]["ec2"] < least:
                 problems.append(f"{case}, {impl}: {row['requests']['ec2']} requests")
     if not results.daemon or results.daemon["polls"] < 1:
         problems.append("the original's daemon made no poll")
