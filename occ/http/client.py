@@ -9,16 +9,16 @@ no proxy for link-local metadata addresses, and redacted messages. Every failure
 ``SourceUnavailable`` with a one-line, secret-free reason.
 
 Each attempt (all its redirect hops, headers and body) ends by ``min(timeout, what is left of
-the pass)`` whatever the server does: ``occ.http.transport`` cuts the connection when that time
-is up. Redirects are followed here, hop by hop, under ``occ.http.redirects``' origin policy,
-never by requests. Header values are checked before sending (``occ.http.headers``).
+the pass)`` whatever the server does: ``occ.http.hop`` sends each hop and reads its answer, and
+``occ.http.transport`` cuts the connection when that time is up. Redirects are followed here,
+hop by hop, under ``occ.http.redirects``' origin policy, never by requests. Header
+values are checked before sending (``occ.http.headers``).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import os
 import random as randomlib
 import time
 from collections.abc import Collection, Mapping
@@ -30,7 +30,7 @@ from occ import __version__, redact
 from occ.config.model import Config
 from occ.errors import SourceUnavailable
 from occ.http import headers as header_policy
-from occ.http import redirects, retry, transport
+from occ.http import hop, redirects, retry, transport
 from occ.http.response import Response
 from occ.log import logfields
 
@@ -43,7 +43,6 @@ POOL_SIZE = 16  # >= the ec2 walk's worker count, so concurrent fetches reuse co
 RETRIES = 2  # retries after the first attempt, for transient failures
 BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
 BACKOFF_CAP = 8.0  # ... up to this
-_CHUNK = 8 * 1024  # small reads: the deadline is checked between them
 _MIN_TIMEOUT = 0.05  # below this much time left, a request cannot succeed: give up instead
 
 Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
@@ -84,7 +83,7 @@ class Http:
         # an ec2 walk's hundreds of requests. ~/.netrc is not consulted at all: a metadata
         # service is never sent credentials the configuration does not name.
         self.session.trust_env = False
-        self._environment: dict[tuple[Any, Verify], dict[str, Any]] = {}
+        self._environment = hop.Environment()
         # Service operators see who is calling (and count it) in their request logs; requests'
         # default names only the library.
         self.session.headers["User-Agent"] = USER_AGENT
@@ -239,25 +238,6 @@ class Http:
             follow.headers.pop("Cookie", None)
         return follow
 
-    def _settings(self, url: str, verify: Verify) -> dict[str, Any]:
-        """Return the proxies and CA verification for ``url`` from the environment, as
-        requests would merge them, computed once per origin: proxy choice depends only on the
-        scheme, host and port."""
-        key = (redirects.origin(url), verify)
-        settings = self._environment.get(key)
-        if settings is None:
-            if retry.never_proxied(url):
-                proxies: dict[str, str] = {}
-            else:
-                proxies = requests.utils.get_environ_proxies(url)
-            if verify is True:  # requests' variables for a CA bundle, as with trust_env
-                verify = (
-                    os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-                )
-            settings = {"proxies": proxies, "verify": verify, "stream": True, "cert": None}
-            self._environment[key] = settings
-        return settings
-
     def _retry_delay(self, attempt: int, limit: int, failure: transport.Retryable) -> float | None:
         """Return the wait before the next attempt, or None to give up now."""
         if attempt >= limit:
@@ -287,72 +267,25 @@ class Http:
             raise SourceUnavailable(f"{what}: the pass deadline ({self.pass_timeout:g} s) is over")
         if left < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
-        url = prepared.url or ""
-        settings = self._settings(url, verify)
+        settings = self._environment.settings(prepared.url or "", verify)
         started = self._clock()
-        with transport.Deadline(left) as cut:
-            try:
-                with transport.unverified_quietly(verify):
-                    raw = self.session.send(
-                        prepared, timeout=(left, left), allow_redirects=False, **settings
-                    )
-            except requests.RequestException as exc:
-                raise transport.failure(what, exc, left, cut.expired) from None
-            with raw:
-                self._check_status(what, raw, accept)  # before reading: error pages are not needed
-                redirect = raw.status_code in redirects.REDIRECT_STATUSES
-                body = b"" if redirect else self._read_body(what, raw, left, cut)
-            if cut.expired:  # a cut can look like the end of the headers or of the body
-                raise transport.Retryable(SourceUnavailable(f"{what}: {transport.late(left)}"))
+        response = hop.exchange(
+            self.session,
+            prepared,
+            what=what,
+            budget=left,
+            settings=settings,
+            accept=accept,
+            max_size=self.max_response_size,
+            now=self._now,
+        )
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",
             source,
             what,
-            raw.status_code,
-            len(body),
+            response.status,
+            len(response.body),
             self._clock() - started,
-            extra=logfields.fields(collector=source, http_status=raw.status_code),
+            extra=logfields.fields(collector=source, http_status=response.status),
         )
-        return Response(prepared.method or "", url, raw.status_code, raw.headers, body)
-
-    def _read_body(
-        self, what: str, raw: requests.Response, budget: float, cut: transport.Deadline
-    ) -> bytes:
-        """Return the body, reading at most ``max_response_size`` bytes of it, in small reads
-        that ``cut`` ends when the attempt's time is up."""
-        cap = self.max_response_size
-        too_big = SourceUnavailable(
-            f"{what}: response larger than max_response_size ({cap} bytes)",
-            http_status=raw.status_code,
-        )
-        declared = raw.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise too_big
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in raw.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > cap:
-                    raise too_big
-                if cut.expired:  # the last read may have come in just before the cut
-                    raise transport.Retryable(
-                        SourceUnavailable(f"{what}: {transport.late(budget)}")
-                    )
-                chunks.append(chunk)
-        except (requests.RequestException, OSError) as exc:
-            raise transport.failure(what, exc, budget, cut.expired) from None
-        return b"".join(chunks)
-
-    def _check_status(self, what: str, raw: requests.Response, accept: Collection[int]) -> None:
-        """Raise SourceUnavailable (or transport.Retryable) for an unaccepted status >= 400."""
-        status = raw.status_code
-        if status < 400 or status in accept:
-            return
-        error = SourceUnavailable(
-            f"{what}: HTTP {status} {raw.reason or ''}".rstrip(), http_status=status
-        )
-        if retry.is_transient_status(status):
-            wait = retry.retry_after(raw.headers.get("Retry-After"), self._now())
-            raise transport.Retryable(error, wait)
-        raise error
+        return response
