@@ -20,25 +20,39 @@ from __future__ import annotations
 import datetime
 import logging
 import random as randomlib
+import threading
 import time
 from collections.abc import Collection, Mapping
-from typing import Any, Callable, Union
-
-import requests
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from occ import __version__, redact
 from occ.config.model import Config
 from occ.errors import SourceUnavailable
 from occ.http import headers as header_policy
-from occ.http import hop, redirects, retry, transport
+from occ.http import outgoing as wire
+from occ.http import plain, redirects, retry
+from occ.http.deadline import Retryable
+from occ.http.environment import Environment
 from occ.http.response import Response
 from occ.log import logfields
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["Http", "Response", "Verify"]
 
 LOG = logging.getLogger(__name__)
 
 USER_AGENT = f"os-collect-config/{__version__} (occ)"
+# What every request sends unless the caller says otherwise, on either path (requests adds
+# its Accept-Encoding; the stdlib path asks for no compression).
+DEFAULT_HEADERS = {
+    # Service operators see who is calling (and count it) in their request logs; requests'
+    # default names only the library.
+    "User-Agent": USER_AGENT,
+    "Accept": "*/*",
+    "Connection": "keep-alive",
+}
 POOL_SIZE = 16  # >= the ec2 walk's worker count, so concurrent fetches reuse connections
 RETRIES = 2  # retries after the first attempt, for transient failures
 BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
@@ -77,21 +91,15 @@ class Http:
         # The pass began at ``started`` (by ``clock``), which may be before this client was
         # made: the collectors that ran first used part of the pass already.
         self.deadline = (clock() if started is None else started) + pass_timeout
-        self.session = requests.Session()
-        # The environment (proxy variables, a CA bundle variable) is read once per origin here,
+        # The environment (proxy variables, a CA bundle variable) is read once per origin,
         # not by requests on every request: that re-read os.environ and ~/.netrc for each of
-        # an ec2 walk's hundreds of requests. ~/.netrc is not consulted at all: a metadata
-        # service is never sent credentials the configuration does not name.
-        self.session.trust_env = False
-        self._environment = hop.Environment()
-        # Service operators see who is calling (and count it) in their request logs; requests'
-        # default names only the library.
-        self.session.headers["User-Agent"] = USER_AGENT
-        adapter = transport.DeadlineAdapter(
-            pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0
-        )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        # an ec2 walk's hundreds of requests.
+        self._environment = Environment()
+        # Plain HTTP straight to its server goes through the standard library; requests (and
+        # its import) is only for TLS and proxies (occ.http.plain says why).
+        self._pool = plain.Pool(POOL_SIZE)
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
 
     @classmethod
     def for_config(cls, config: Config, *, started: float | None = None) -> Http:
@@ -105,7 +113,18 @@ class Http:
         )
 
     def close(self) -> None:
-        self.session.close()
+        self._pool.close()
+        if self._session is not None:
+            self._session.close()
+
+    def _requests_session(self) -> requests.Session:
+        """Return the pass's requests session, made on first use."""
+        with self._session_lock:
+            if self._session is None:
+                from occ.http import hop
+
+                self._session = hop.session(POOL_SIZE, USER_AGENT)
+            return self._session
 
     def remaining(self) -> float:
         """Return the seconds left before the pass deadline (negative once it has passed)."""
@@ -147,16 +166,19 @@ class Http:
         """
         what = redact.redact(f"{method} {url}")
         header_policy.check(headers, what)
-        prepared = self._prepare(
-            what,
-            requests.Request(method, url, headers=headers, params=params, json=json, data=data),
-        )
+        try:
+            prepared = wire.prepare(
+                method, url, defaults=DEFAULT_HEADERS, headers=headers, params=params, json=json,
+                data=data,
+            )  # fmt: skip
+        except ValueError as exc:  # its text names the URL's fault, never a header value
+            raise SourceUnavailable(f"{what}: {redact.redact(str(exc))}") from None
         limit = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
                 return self._exchange(prepared, source, timeout, verify, allow_redirects, accept)
-            except transport.Retryable as failure:
+            except Retryable as failure:
                 delay = self._retry_delay(attempt, limit, failure)
                 if delay is None:
                     raise failure.error from None
@@ -174,18 +196,9 @@ class Http:
                 )
                 self._sleep(delay)
 
-    def _prepare(self, what: str, request: requests.Request) -> requests.PreparedRequest:
-        """Return ``request`` prepared. Raise SourceUnavailable if requests refuses it."""
-        try:
-            return self.session.prepare_request(request)
-        except requests.exceptions.InvalidHeader:  # its message quotes the value: never show it
-            raise SourceUnavailable(f"{what}: a header value cannot be sent") from None
-        except (requests.RequestException, ValueError) as exc:
-            raise SourceUnavailable(f"{what}: {redact.redact(str(exc))}") from None
-
     def _exchange(
         self,
-        prepared: requests.PreparedRequest,
+        prepared: wire.Outgoing,
         source: str,
         timeout: float,
         verify: Verify,
@@ -193,9 +206,9 @@ class Http:
         accept: Collection[int],
     ) -> Response:
         """Return the answer to ``prepared``, following redirects if ``follow``, all hops within
-        ``timeout``. Raise SourceUnavailable (or transport.Retryable) as ``request`` says."""
+        ``timeout``. Raise SourceUnavailable (or deadline.Retryable) as ``request`` says."""
         ends = min(self._clock() + timeout, self.deadline)
-        first = prepared.url or ""
+        first = prepared.url
         credentials = redirects.carries_credentials(first, prepared.headers, bool(prepared.body))
         hop = prepared
         for _ in range(redirects.MAX_REDIRECTS + 1):
@@ -219,26 +232,20 @@ class Http:
             http_status=response.status,
         )
 
-    def _redirected(
-        self, prepared: requests.PreparedRequest, hop: redirects.Hop
-    ) -> requests.PreparedRequest:
+    def _redirected(self, prepared: wire.Outgoing, hop: redirects.Hop) -> wire.Outgoing:
         """Return the request for the next hop: ``prepared`` sent as ``hop`` says."""
-        follow = prepared.copy()
-        follow.method = hop.method
-        what = redact.redact(f"{hop.method} {hop.url}")
         try:
-            follow.prepare_url(hop.url, None)
-        except (requests.RequestException, ValueError) as exc:
+            return prepared.to(
+                hop.url,
+                hop.method,
+                keep_body=hop.keep_body,
+                keep_cookie=redirects.origin(hop.url) == redirects.origin(prepared.url),
+            )
+        except ValueError as exc:
+            what = redact.redact(f"{hop.method} {hop.url}")
             raise SourceUnavailable(f"{what}: {redact.redact(str(exc))}") from None
-        if not hop.keep_body:
-            follow.body = None
-            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
-                follow.headers.pop(name, None)
-        if redirects.origin(hop.url) != redirects.origin(prepared.url or ""):
-            follow.headers.pop("Cookie", None)
-        return follow
 
-    def _retry_delay(self, attempt: int, limit: int, failure: transport.Retryable) -> float | None:
+    def _retry_delay(self, attempt: int, limit: int, failure: Retryable) -> float | None:
         """Return the wait before the next attempt, or None to give up now."""
         if attempt >= limit:
             return None
@@ -252,7 +259,7 @@ class Http:
 
     def _attempt(
         self,
-        prepared: requests.PreparedRequest,
+        prepared: wire.Outgoing,
         source: str,
         ends: float,
         timeout: float,
@@ -260,25 +267,27 @@ class Http:
         accept: Collection[int],
     ) -> Response:
         """Return the answer to one hop, cut off at monotonic time ``ends``; a redirect's body
-        is not read. Raise SourceUnavailable (or transport.Retryable) as ``request`` says."""
+        is not read. Raise SourceUnavailable (or deadline.Retryable) as ``request`` says."""
         what = redact.redact(f"{prepared.method} {prepared.url}")
         left = ends - self._clock()
         if self.remaining() < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: the pass deadline ({self.pass_timeout:g} s) is over")
         if left < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
-        settings = self._environment.settings(prepared.url or "", verify)
         started = self._clock()
-        response = hop.exchange(
-            self.session,
-            prepared,
-            what=what,
-            budget=left,
-            settings=settings,
-            accept=accept,
-            max_size=self.max_response_size,
-            now=self._now,
-        )
+        if self._environment.plain(prepared.url):
+            response = plain.exchange(
+                self._pool, prepared, what=what, budget=left, accept=accept,
+                max_size=self.max_response_size, now=self._now,
+            )  # fmt: skip
+        else:
+            from occ.http import hop
+
+            response = hop.exchange(
+                self._requests_session(), prepared, what=what, budget=left,
+                settings=self._environment.settings(prepared.url, verify), accept=accept,
+                max_size=self.max_response_size, now=self._now,
+            )  # fmt: skip
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",
             source,

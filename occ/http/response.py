@@ -8,13 +8,38 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from occ import redact
 from occ.errors import SourceUnavailable
 
 _CHARSET = r"(?i)charset=[\"']?([\w.:-]+)"  # compiled on first use, by re
+
+
+class Headers(Mapping[str, str]):
+    """Response headers by case-insensitive name; a header sent more than once has its values
+    joined with ``", "`` (RFC 9110, 5.3), as requests shows them."""
+
+    def __init__(self, fields: Iterable[tuple[str, str]]) -> None:
+        self._fields: dict[str, tuple[str, str]] = {}
+        for name, value in fields:
+            key = name.lower()
+            if key in self._fields:
+                value = f"{self._fields[key][1]}, {value}"
+            self._fields[key] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()][1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._fields.values())
+
+    def __len__(self) -> int:
+        return len(self._fields)
 
 
 class Response:

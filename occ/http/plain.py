@@ -1,0 +1,192 @@
+"""One hop of a request through the standard library: the path for ``http://`` URLs that go
+straight to their server (``occ.http.environment.Environment.plain``).
+
+The metadata services (ec2 above all: a cold walk is hundreds of requests) and many in-cloud
+endpoints are plain HTTP without a proxy. For them requests' per-request machinery (session
+merging, cookies, hooks, adapters) cost more than the exchange itself, and importing it most of
+a pass's start-up (doc/performance.rst). This path sends the request on a kept-alive
+``http.client`` connection and reads the answer under the same rules as the requests path
+(``occ.http.hop``): a hard deadline, the status judged before the body is read, a size cap.
+TLS and proxies stay with requests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import select
+import socket
+import threading
+import zlib
+from collections.abc import Callable, Collection, Iterator
+from urllib.parse import urlsplit
+
+from occ import redact
+from occ.errors import SourceUnavailable
+from occ.http import answer, redirects
+from occ.http.deadline import Deadline, Retryable, late
+from occ.http.outgoing import Outgoing
+from occ.http.response import Headers, Response
+
+_Key = tuple[str, int]
+
+
+class Pool:
+    """Idle kept-alive connections by host and port, at most ``size`` each. Thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: _Key, timeout: float) -> http.client.HTTPConnection:
+        """Return an idle connection to ``key`` that the server has not closed, or a new one
+        (not yet connected), with ``timeout`` for each socket operation."""
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle:
+                connection = idle.pop()
+                if connection.sock is not None and not _dropped(connection.sock):
+                    connection.sock.settimeout(timeout)
+                    return connection
+                connection.close()
+        return http.client.HTTPConnection(key[0], key[1], timeout=timeout)
+
+    def give(self, key: _Key, connection: http.client.HTTPConnection) -> None:
+        """Keep ``connection`` for the next request to ``key`` (or close it if enough are)."""
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self._size:
+                idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for idle in self._idle.values():
+                for connection in idle:
+                    connection.close()
+            self._idle.clear()
+
+
+def _dropped(sock: socket.socket) -> bool:
+    # An idle kept-alive socket with something to read has been closed by the server (or sent
+    # what no request asked for): either way it cannot carry the next request.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def exchange(
+    pool: Pool,
+    outgoing: Outgoing,
+    *,
+    what: str,
+    budget: float,
+    accept: Collection[int],
+    max_size: int,
+    now: Callable[[], datetime.datetime],
+) -> Response:
+    """Return the answer to ``outgoing`` (an ``http://`` URL), all of it within ``budget``
+    seconds; a redirect's body is not read. Raise as ``occ.http.hop.exchange`` does."""
+    parts = urlsplit(outgoing.url)
+    key = (parts.hostname or "", parts.port or 80)
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+    with Deadline(budget) as cut:
+        connection = pool.take(key, budget)
+        reused = connection.sock is not None
+        try:
+            raw = _send(connection, outgoing, target, cut)
+            headers = Headers(raw.getheaders())
+            answer.check_status(what, raw.status, raw.reason, headers, accept, now)
+            if raw.status in redirects.REDIRECT_STATUSES:
+                body = b""
+                connection.close()  # its body is unread: the connection cannot be reused
+            else:
+                body = _body(what, raw, headers, budget, cut, max_size)
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            raise _failure(what, exc, budget, cut.expired, reused) from None
+        except BaseException:
+            connection.close()
+            raise
+        if cut.expired:  # a cut can look like the end of the headers or of the body
+            connection.close()
+            raise Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+        if raw.will_close or connection.sock is None:
+            connection.close()
+        else:
+            pool.give(key, connection)
+    return Response(outgoing.method, outgoing.url, raw.status, headers, body)
+
+
+def _send(
+    connection: http.client.HTTPConnection, outgoing: Outgoing, target: str, cut: Deadline
+) -> http.client.HTTPResponse:
+    if connection.sock is None:
+        try:
+            connection.connect()
+        except OSError as exc:
+            raise _ConnectFailed(exc) from None
+    cut.attach(connection.sock)
+    connection.request(outgoing.method, target, outgoing.body, outgoing.headers)
+    return connection.getresponse()
+
+
+class _ConnectFailed(OSError):
+    """The connection could not be made (kept apart: it is reported differently)."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _body(
+    what: str,
+    raw: http.client.HTTPResponse,
+    headers: Headers,
+    budget: float,
+    cut: Deadline,
+    cap: int,
+) -> bytes:
+    chunks = _decoded(raw, headers.get("Content-Encoding", "").strip().lower(), cap)
+    return answer.read_capped(
+        what, chunks, status=raw.status, headers=headers, budget=budget, cut=cut, cap=cap
+    )
+
+
+def _decoded(raw: http.client.HTTPResponse, encoding: str, cap: int) -> Iterator[bytes]:
+    """Yield the body in small pieces, decompressed if the server compressed it anyway (none
+    is asked for), never inflating more than ``cap`` + 1 bytes at once: a small bomb cannot
+    fill the memory before the size cap sees it."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        yield from iter(lambda: raw.read(answer.CHUNK), b"")
+        return
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or zlib header, detected
+    try:
+        for chunk in iter(lambda: raw.read(answer.CHUNK), b""):
+            yield inflate.decompress(inflate.unconsumed_tail + chunk, cap + 1)
+        while inflate.unconsumed_tail:
+            yield inflate.decompress(inflate.unconsumed_tail, cap + 1)
+    except zlib.error as exc:
+        raise http.client.HTTPException(f"cannot decompress the body ({exc})") from None
+
+
+def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bool) -> Exception:
+    """Return the exception for a failure below HTTP: all of them may pass, so all are retried
+    (the time running out, a refused or broken connection)."""
+    if expired:
+        return Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+    if isinstance(exc, _ConnectFailed):
+        if isinstance(exc.cause, TimeoutError):
+            text = f"could not connect within {budget:.3g} s"
+        else:
+            text = redact.redact(str(exc.cause) or type(exc.cause).__name__)
+    elif isinstance(exc, TimeoutError):
+        text = f"no answer within {budget:.3g} s"
+    else:
+        reason = redact.redact(str(exc) or type(exc).__name__)
+        text = f"the connection broke ({reason})"
+        if reused:
+            text = f"the kept-alive connection broke ({reason})"
+    return Retryable(SourceUnavailable(f"{what}: {text}"))

@@ -1,0 +1,155 @@
+"""The two paths of occ.http: plain HTTP straight to its server through the standard library,
+everything else through requests. Servers must not be able to tell them apart, and the stdlib
+path must keep the promises the requests path keeps (kept-alive connections that the server
+closed, compressed answers, the size cap, URL encoding)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from occ.errors import SourceUnavailable
+from occ.http.client import Http
+from tests.conftest import REPO
+from tests.fakes.server import FakeServer, Reply
+
+
+@pytest.fixture
+def fake_server():
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def http():
+    client = Http(sleep=lambda seconds: None)
+    yield client
+    client.close()
+
+
+def via_requests(monkeypatch, proxy: FakeServer) -> None:
+    """Send plain HTTP through requests from now on: a proxy takes it (the fake server itself,
+    which answers absolute-form targets by their path)."""
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", proxy.url)
+
+
+@pytest.mark.parametrize("path", ["stdlib", "requests"])
+def test_servers_see_the_same_request_on_either_path(http, fake_server, monkeypatch, path):
+    if path == "requests":
+        via_requests(monkeypatch, fake_server)
+    fake_server.route("/tokens", Reply.json({"ok": True}))
+    answer = http.request(
+        "POST",
+        fake_server.url + "/tokens?a=1",
+        source="test",
+        timeout=5,
+        headers={"X-Custom": "yes", "accept": "application/json"},
+        params={"b": "two words", "c": None},
+        json={"auth": "ü"},
+    )
+    assert answer.json() == {"ok": True}
+    (seen,) = fake_server.requests
+    assert seen.method == "POST"
+    assert (seen.path, seen.query) == ("/tokens", {"a": ["1"], "b": ["two words"]})
+    assert seen.body == b'{"auth": "\\u00fc"}'
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.headers["Content-Length"] == str(len(seen.body))
+    assert seen.headers.get_all("Accept") == ["application/json"]  # the caller's, not */*
+    assert seen.headers["X-Custom"] == "yes"
+    assert seen.headers["User-Agent"].startswith("os-collect-config/")
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_not_in_the_request_line(http, fake_server):
+    fake_server.route("/doc", Reply(body=b"ok"))
+    url = fake_server.url.replace("://", "://us%40er:p%3Ass@") + "/doc"
+    assert http.get(url, source="test", timeout=5).body == b"ok"
+    (seen,) = fake_server.requests
+    assert seen.headers["Authorization"] == "Basic dXNAZXI6cDpzcw=="  # us@er:p:ss
+    assert seen.target == "/doc"
+
+
+def test_characters_a_url_cannot_carry_are_escaped_once(http, fake_server):
+    fake_server.fallback = lambda request: Reply(body=request.target.encode())
+    answer = http.get(fake_server.url + "/a b/é/%41?q=x y", source="test", timeout=5)
+    assert answer.body == b"/a%20b/%C3%A9/%41?q=x%20y"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://127.0.0.1/x", "not an http or https URL"),
+        ("127.0.0.1/x", "no URL scheme"),
+        ("http:///x", "no host"),
+        ("http://127.0.0.1:99999/x", "invalid URL"),
+        ("http://127.0.0.1:port/x", "invalid URL"),
+    ],
+)
+def test_a_url_that_cannot_be_sent_is_a_clear_error(http, url, reason):
+    with pytest.raises(SourceUnavailable, match=reason):
+        http.get(url, source="test", timeout=1)
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_reused(http):
+    # A server that answers as if it kept the connection, then closes it while idle: a
+    # request sent on it would fail, with no retry to hide that.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        connections = []
+
+        def serve() -> None:
+            for _ in range(2):
+                sock, _ = listener.accept()
+                connections.append(sock)
+                sock.recv(65536)
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                sock.close()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        for _ in range(2):
+            assert http.get(url, source="test", timeout=5, retries=0).body == b"ok"
+        server.join(5)
+    assert len(connections) == 2
+
+
+def test_an_answer_compressed_unasked_is_decompressed(http, fake_server):
+    fake_server.route(
+        "/doc", Reply(body=gzip.compress(b'{"a": 1}'), headers={"Content-Encoding": "gzip"})
+    )
+    assert http.get(fake_server.url + "/doc", source="test", timeout=5).json() == {"a": 1}
+    assert fake_server.requests[0].headers["Accept-Encoding"] == "identity"
+
+
+def test_the_size_cap_counts_a_compressed_answer_as_it_inflates(fake_server):
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))  # 64 KiB on the wire
+    fake_server.route("/doc", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+    http = Http(max_response_size=1024 * 1024)
+    with pytest.raises(SourceUnavailable, match="larger than max_response_size"):
+        http.get(fake_server.url + "/doc", source="test", timeout=5)
+    http.close()
+
+
+def test_plain_http_loads_neither_requests_nor_urllib3(fake_server):
+    # Each pass is a new process: requests and urllib3 cost most of a start-up, and a pass
+    # whose sources are plain HTTP (the metadata services) must not pay for them.
+    fake_server.route("/doc", Reply(body=b"ok"))
+    probe = (
+        "import sys\n"
+        "from occ.http.client import Http\n"
+        f"assert Http().get({fake_server.url + '/doc'!r}, source='t', timeout=5).body == b'ok'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('requests', 'urllib3')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "[]"
