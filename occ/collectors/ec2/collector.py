@@ -19,12 +19,8 @@ from occ.errors import SourceUnavailable
 if TYPE_CHECKING:
     from occ.collectors.ec2.imds import TokenSession
 
-    # One node to fetch: where its answer goes (container, key), its URL, its depth.
-    _Job = tuple[dict[str, Any], str, str, int]
-
 LOG = logging.getLogger(__name__)
 
-WORKERS = 8  # concurrent fetches: a few hundred keys in a fraction of the sequential time
 MAX_DEPTH = 16  # a tree deeper than this is a loop on the server side, not metadata
 MAX_NODES = 10000  # likewise for its size
 
@@ -95,7 +91,9 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
     Raise SourceUnavailable if any node fails, or if the tree is implausibly deep or large.
     """
     holder: dict[str, Any] = {"": None}  # the root node is holder[""]
-    fetches = _Fetches(session)
+    from occ.collectors.ec2.fetches import Fetches
+
+    fetches = Fetches(session)
     try:
         fetches.add([(holder, "", root, 0)])
         nodes = 1
@@ -115,80 +113,6 @@ def walk(session: TokenSession, root: str) -> dict[str, Any]:
         fetches.close()
     tree: dict[str, Any] = holder[""]
     return tree
-
-
-class _Fetches:
-    """``WORKERS`` threads fetching the walk's nodes; answers come back in a queue.
-
-    Listings are fetched before values: each listing adds work, so fetching them first keeps
-    every worker busy and puts the deepest branch (network interfaces) on the way early. One
-    queue of answers costs the walk O(1) per node (``concurrent.futures.wait`` re-registered
-    itself on every pending future, for each of hundreds of answers).
-    """
-
-    def __init__(self, session: TokenSession) -> None:
-        import collections
-        import queue
-        import threading
-
-        self.session = session
-        self.outstanding = 0  # added, and not yet taken by next_answer
-        self._ready = threading.Condition()
-        self._listings: collections.deque[_Job] = collections.deque()
-        self._values: collections.deque[_Job] = collections.deque()
-        self._closed = False
-        self._answers: queue.SimpleQueue[tuple[_Job, str | None, Exception | None]]
-        self._answers = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"occ-ec2-{n}", daemon=True)
-            for n in range(WORKERS)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def add(self, jobs: list[_Job]) -> None:
-        """Queue the children of one listing, all at once: no worker takes one of its values
-        while one of its listings is still to be queued."""
-        with self._ready:
-            for job in jobs:
-                (self._listings if job[2].endswith("/") else self._values).append(job)
-            self._ready.notify(len(jobs))
-        self.outstanding += len(jobs)
-
-    def next_answer(self) -> tuple[_Job, str]:
-        """Return the next fetched job and its text. Raise what its fetch raised."""
-        job, text, error = self._answers.get()
-        self.outstanding -= 1
-        if error is not None:
-            raise error
-        return job, text or ""
-
-    def close(self) -> None:
-        """Drop the jobs not started and wait for the running fetches (each ends by its
-        deadline)."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
-        for thread in self._threads:
-            thread.join()
-
-    def _take(self) -> _Job | None:
-        with self._ready:
-            while not (self._closed or self._listings or self._values):
-                self._ready.wait()
-            if self._closed:
-                return None
-            return (self._listings or self._values).popleft()
-
-    def _work(self) -> None:
-        while True:
-            job = self._take()
-            if job is None:
-                return
-            try:
-                self._answers.put((job, self.session.fetch(job[2]), None))
-            except Exception as exc:  # noqa: BLE001 - handed to next_answer, which raises it
-                self._answers.put((job, None, exc))
 
 
 def _children(url: str, entries: list[tuple[str, str]]) -> dict[str, str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from occ.collectors.ec2.collector import WORKERS, parse_listing
+from occ.collectors.ec2.collector import parse_listing
+from occ.collectors.ec2.fetches import WORKERS
 from occ.errors import SourceUnavailable
 from occ.log import logfields
 from tests.fakes.ec2 import TOKEN_HEADER, Ec2Metadata
@@ -131,7 +132,7 @@ def test_walk_fetches_a_listing_before_the_values_listed_ahead_of_it(
 ):
     # One worker makes the order visible. A listing adds work: fetched first, the deep branch
     # (network interfaces, on a real service) starts at once instead of behind every value.
-    monkeypatch.setattr("occ.collectors.ec2.collector.WORKERS", 1)
+    monkeypatch.setattr("occ.collectors.ec2.fetches.WORKERS", 1)
     names = [f"k{i}" for i in range(30)]
     fake_server.route(META + "/", Reply(body="\n".join([*names, "deep/"])))
     fake_server.route(META + "/deep/", Reply(body="leaf"))
@@ -151,6 +152,21 @@ def test_walk_reuses_a_bounded_number_of_connections(harness, fake_server):
         fake_server.route(f"{META}/{name}", Reply(body=name, delay=0.005))
     harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
     assert len({r.client for r in fake_server.requests}) <= WORKERS + 1
+
+
+def test_walk_of_a_service_that_answers_at_once_does_not_start_idle_workers(
+    harness, fake_server, monkeypatch
+):
+    # Threads that would only take turns at the interpreter lock cost CPU on every request.
+    # (The threshold is raised so that a loaded test machine's stall cannot look like latency.)
+    monkeypatch.setattr("occ.collectors.ec2.fetches.GROW_AFTER", 0.5)
+    names = [f"k{i}" for i in range(40)]
+    fake_server.route(META + "/", Reply(body="\n".join(names)))
+    for name in names:
+        fake_server.route(f"{META}/{name}", Reply(body=name))
+    ((_, tree),) = harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
+    assert list(tree) == names
+    assert len({r.client for r in fake_server.requests}) == 1
 
 
 def test_fake_service_runs_standalone_with_the_standard_library_only(tmp_path):
