@@ -18,7 +18,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from occ.collectors import heat  # noqa: E402
 from occ.collectors.cfn import collector as cfn  # noqa: E402
-from occ.collectors.ec2 import collector as ec2  # noqa: E402
+from occ.collectors.ec2 import walk as ec2  # noqa: E402
 from occ.collectors.keystone import wire  # noqa: E402
 from occ.collectors.zaqar import protocol  # noqa: E402
 from occ.errors import OccError, SourceUnavailable  # noqa: E402

@@ -3,7 +3,7 @@
 Three steps, the first that yields data wins: the cached ``ec2.json`` (frozen after the first
 store, because consumers rely on ``instance-id`` staying put; ``[ec2] refresh`` turns that off),
 a ``config-2`` configuration drive (``occ.collectors.ec2.config_drive``), then a walk of the HTTP
-tree. The walk fetches with bounded concurrency over the pass's pooled session and assembles
+tree (``occ.collectors.ec2.walk``). The walk fetches with bounded concurrency and assembles
 the result in listing order, whatever order the answers arrive in. IMDSv2 session tokens are
 used according to ``[ec2] imdsv2``; the token itself lives in ``occ.collectors.ec2.imds``.
 """
@@ -14,15 +14,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from occ.collectors.base import Collector, Output
-from occ.errors import SourceUnavailable
 
 if TYPE_CHECKING:
-    from occ.collectors.ec2.imds import TokenSession
+    pass
 
 LOG = logging.getLogger(__name__)
-
-MAX_DEPTH = 16  # a tree deeper than this is a loop on the server side, not metadata
-MAX_NODES = 10000  # likewise for its size
 
 
 class Ec2Collector(Collector):
@@ -52,6 +48,8 @@ class Ec2Collector(Collector):
             timeout=self.settings.number("timeout"),
         )
         session.start()
+        from occ.collectors.ec2.walk import walk
+
         return [(self.name, walk(session, url.rstrip("/") + "/"))]
 
     def _cached(self) -> Any:
@@ -62,63 +60,3 @@ class Ec2Collector(Collector):
         except (OSError, ValueError) as exc:
             LOG.warning("ec2: cannot reuse the cached ec2.json (%s); fetching it again", exc)
             return None
-
-
-def parse_listing(text: str) -> list[tuple[str, str]]:
-    """Return ``(key, child)`` pairs of an EC2 directory listing, in listing order.
-
-    ``child`` is what to append to the listing's URL: a name ending in ``/`` is a
-    subdirectory. ``N=name`` entries (public keys) become the directory ``N/``. Empty lines,
-    trailing carriage returns and entries without a name are ignored (the original crashes on
-    empty lines and keeps ``\\r`` in keys).
-    """
-    entries: list[tuple[str, str]] = []
-    for raw in text.split("\n"):
-        line = raw.rstrip("\r")
-        if not line.strip():
-            continue
-        if "=" in line:
-            line = line.split("=", 1)[0] + "/"
-        key = line[:-1] if line.endswith("/") else line
-        if key:
-            entries.append((key, line))
-    return entries
-
-
-def walk(session: TokenSession, root: str) -> dict[str, Any]:
-    """Return the tree under the listing URL ``root`` (ending in ``/``).
-
-    Raise SourceUnavailable if any node fails, or if the tree is implausibly deep or large.
-    """
-    holder: dict[str, Any] = {"": None}  # the root node is holder[""]
-    from occ.collectors.ec2.fetches import Fetches
-
-    fetches = Fetches(session)
-    try:
-        fetches.add([(holder, "", root, 0)])
-        nodes = 1
-        while fetches.outstanding:
-            (container, key, url, depth), text = fetches.next_answer()
-            if not url.endswith("/"):
-                container[key] = text
-                continue
-            children = _children(url, parse_listing(text))
-            nodes += len(children)
-            if depth >= MAX_DEPTH or nodes > MAX_NODES:
-                raise SourceUnavailable(f"ec2: the metadata tree under {root} is too large")
-            node: dict[str, Any] = dict.fromkeys(children)  # reserve the listing positions
-            container[key] = node
-            fetches.add([(node, k, child_url, depth + 1) for k, child_url in children.items()])
-    finally:
-        fetches.close()
-    tree: dict[str, Any] = holder[""]
-    return tree
-
-
-def _children(url: str, entries: list[tuple[str, str]]) -> dict[str, str]:
-    # A key listed twice keeps its first position and its last URL, as the original's
-    # sequential assignments do.
-    children: dict[str, str] = {}
-    for key, child in entries:
-        children[key] = url + child
-    return children

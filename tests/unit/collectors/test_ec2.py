@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from occ.collectors.ec2.collector import parse_listing
-from occ.collectors.ec2.fetches import WORKERS
+from occ.collectors.ec2.walk import WORKERS, parse_listing
 from occ.errors import SourceUnavailable
 from occ.log import logfields
 from tests.fakes.ec2 import TOKEN_HEADER, Ec2Metadata
@@ -132,7 +131,7 @@ def test_walk_fetches_a_listing_before_the_values_listed_ahead_of_it(
 ):
     # One worker makes the order visible. A listing adds work: fetched first, the deep branch
     # (network interfaces, on a real service) starts at once instead of behind every value.
-    monkeypatch.setattr("occ.collectors.ec2.fetches.WORKERS", 1)
+    monkeypatch.setattr("occ.collectors.ec2.walk.WORKERS", 1)
     names = [f"k{i}" for i in range(30)]
     fake_server.route(META + "/", Reply(body="\n".join([*names, "deep/"])))
     fake_server.route(META + "/deep/", Reply(body="leaf"))
@@ -159,7 +158,7 @@ def test_walk_of_a_service_that_answers_at_once_does_not_start_idle_workers(
 ):
     # Threads that would only take turns at the interpreter lock cost CPU on every request.
     # (The threshold is raised so that a loaded test machine's stall cannot look like latency.)
-    monkeypatch.setattr("occ.collectors.ec2.fetches.GROW_AFTER", 0.5)
+    monkeypatch.setattr("occ.collectors.ec2.walk.GROW_AFTER", 0.5)
     names = [f"k{i}" for i in range(40)]
     fake_server.route(META + "/", Reply(body="\n".join(names)))
     for name in names:
