@@ -1,18 +1,20 @@
 """The one HTTP client of occ: every network collector talks through an ``Http`` object.
 
-One ``Http`` lives for one pass and holds one ``requests.Session`` (keep-alive, a connection
-pool large enough for the ec2 walk's concurrency). It owns the network policy so collectors do
-not have to: a timeout on every request, a per-pass monotonic deadline that shortens
-it near its end, bounded retries with full jitter for transient failures only
-(transport errors, 429, 5xx) honouring ``Retry-After``, a response size cap, TLS verification,
-no proxy for link-local metadata addresses, and redacted messages. Every failure is raised as
-``SourceUnavailable`` with a one-line, secret-free reason.
+One ``Http`` lives for one pass and holds its kept-alive connections, enough for the ec2
+walk's concurrency. It owns the network policy so collectors do not have to: a timeout on
+every request, a per-pass monotonic deadline that shortens it near its end, bounded retries
+with full jitter for transient failures only (transport errors, 429, 5xx) honouring
+``Retry-After``, a response size cap, TLS verification, no proxy for link-local metadata
+addresses, and redacted messages. Every failure is raised as ``SourceUnavailable`` with a
+one-line, secret-free reason.
 
-Each attempt (all its redirect hops, headers and body) ends by ``min(timeout, what is left of
-the pass)`` whatever the server does: ``occ.http.hop`` sends each hop and reads its answer, and
-``occ.http.transport`` cuts the connection when that time is up. Redirects are followed here,
-hop by hop, under ``occ.http.redirects``' origin policy, never by requests. Header
-values are checked before sending (``occ.http.headers``).
+Each request is prepared once (``occ.http.outgoing``). Each hop then goes straight to its
+server through the standard library (``occ.http.plain``), or through requests where a proxy
+takes it (``occ.http.hop``, imported only then). Each attempt (all its redirect hops, headers
+and body) ends by ``min(timeout, what is left of the pass)`` whatever the server does:
+``occ.http.deadline`` cuts the connection when that time is up. Redirects are followed here,
+hop by hop, under ``occ.http.redirects``' origin policy, never by requests. Header values are
+checked before sending (``occ.http.headers``).
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ class Http:
         # not by requests on every request: that re-read os.environ and ~/.netrc for each of
         # an ec2 walk's hundreds of requests.
         self._environment = Environment()
-        # Plain HTTP straight to its server goes through the standard library; requests (and
-        # its import) is only for TLS and proxies (occ.http.plain says why).
+        # A request straight to its server goes through the standard library; requests (and
+        # its import) is only for what a proxy takes (occ.http.plain says why).
         self._pool = plain.Pool(POOL_SIZE)
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
@@ -275,18 +277,19 @@ class Http:
         if left < _MIN_TIMEOUT:
             raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
         started = self._clock()
-        if self._environment.plain(prepared.url):
+        settings = self._environment.settings(prepared.url, verify)
+        if self._environment.direct(prepared.url):
             response = plain.exchange(
                 self._pool, prepared, what=what, budget=left, accept=accept,
-                max_size=self.max_response_size, now=self._now,
+                max_size=self.max_response_size, now=self._now, verify=settings["verify"],
             )  # fmt: skip
         else:
             from occ.http import hop
 
             response = hop.exchange(
                 self._requests_session(), prepared, what=what, budget=left,
-                settings=self._environment.settings(prepared.url, verify), accept=accept,
-                max_size=self.max_response_size, now=self._now,
+                settings=settings, accept=accept, max_size=self.max_response_size,
+                now=self._now,
             )  # fmt: skip
         LOG.debug(
             "%s: %s -> %d (%d bytes, %.2f s)",

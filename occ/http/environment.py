@@ -4,7 +4,7 @@ Read as requests reads them with ``trust_env`` (``*_proxy`` and ``no_proxy`` var
 ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``), but once per origin instead of on every
 request, and without ``~/.netrc``: a metadata service is never sent credentials the
 configuration does not name. Where no proxy variable is set (most instances), requests is not
-imported to find that out, so that plain HTTP can take the stdlib path (``occ.http.plain``).
+imported to find that out, so that requests can take the stdlib path (``occ.http.plain``).
 """
 
 from __future__ import annotations
@@ -50,12 +50,14 @@ class Environment:
             self._known[key] = settings
         return settings
 
-    def plain(self, url: str) -> bool:
-        """Return True if ``url`` goes straight to its server without TLS (no proxy applies),
-        which ``occ.http.plain`` serves."""
-        if url[:7].lower() != "http://":
-            return False
+    def direct(self, url: str) -> bool:
+        """Return True if no proxy applies to ``url`` (an http or https URL), so that the
+        stdlib path (``occ.http.plain``) can take it."""
         proxies = self.settings(url, True)["proxies"]
-        host = urlsplit(url).hostname
-        # The keys requests' select_proxy would use for this URL.
-        return not any(k in proxies for k in ("http", "all", f"http://{host}", f"all://{host}"))
+        if not proxies:
+            return True
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+        # The keys requests' select_proxy would look up for this URL.
+        keys = (f"{scheme}://{host}", scheme, f"all://{host}", "all")
+        return not any(key in proxies for key in keys)

@@ -1,7 +1,8 @@
-"""One hop of a request through requests: the path for https and for what a proxy takes.
+"""One hop of a request through requests: the path for what a proxy takes (HTTP proxies,
+CONNECT tunnels, SOCKS), which requests knows how to reach.
 
 ``occ.http.client`` decides the policy (whether to try, how long each attempt may take,
-retries, redirects) and hands each hop here or, for plain HTTP straight to its server, to
+retries, redirects) and hands each hop here or, for a request straight to its server, to
 ``occ.http.plain``. ``exchange`` sends the request through the pass's session, judges the status
 before reading the body, and reads the body in small pieces up to the size cap
 (``occ.http.answer``), with ``occ.http.deadline.Deadline`` cutting the connection when the

@@ -1,13 +1,13 @@
-"""One hop of a request through the standard library: the path for ``http://`` URLs that go
-straight to their server (``occ.http.environment.Environment.plain``).
+"""One hop of a request through the standard library: the path for requests that go straight
+to their server, over HTTP or TLS (``occ.http.environment.Environment.direct``).
 
-The metadata services (ec2 above all: a cold walk is hundreds of requests) and many in-cloud
-endpoints are plain HTTP without a proxy. For them requests' per-request machinery (session
-merging, cookies, hooks, adapters) cost more than the exchange itself, and importing it most of
-a pass's start-up (doc/performance.rst). This path sends the request on a kept-alive
-``http.client`` connection and reads the answer under the same rules as the requests path
-(``occ.http.hop``): a hard deadline, the status judged before the body is read, a size cap.
-TLS and proxies stay with requests.
+Requests' per-request machinery (session merging, cookies, hooks, adapters) cost more than the
+exchange itself, and importing it most of a pass's start-up (doc/performance.rst); a metadata
+service's hundreds of requests and every 30-second poll of Heat paid for it. This path sends
+the request on a kept-alive ``http.client`` connection and reads the answer under the same
+rules as the requests path (``occ.http.hop``, which now only proxies take): a hard deadline,
+the status judged before the body is read, a size cap. TLS is the ``ssl`` module's default
+context (certificate and host name verified), with requests' CA bundle (``occ.http.tls``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import datetime
 import http.client
 import select
 import socket
+import ssl
 import threading
 import zlib
 from collections.abc import Callable, Collection, Iterator
+from typing import Union
 from urllib.parse import urlsplit
 
 from occ import redact
@@ -28,7 +30,7 @@ from occ.http.deadline import Deadline, Retryable, late
 from occ.http.outgoing import Outgoing
 from occ.http.response import Headers, Response
 
-_Key = tuple[str, int]
+_Key = tuple[str, str, int, Union[bool, str]]  # scheme, host, port, verification
 
 
 class Pool:
@@ -50,7 +52,13 @@ class Pool:
                     connection.sock.settimeout(timeout)
                     return connection
                 connection.close()
-        return http.client.HTTPConnection(key[0], key[1], timeout=timeout)
+        scheme, host, port, verify = key
+        if scheme == "https":
+            from occ.http import tls
+
+            context = tls.context(verify)  # raises OSError for an unusable CA bundle
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
 
     def give(self, key: _Key, connection: http.client.HTTPConnection) -> None:
         """Keep ``connection`` for the next request to ``key`` (or close it if enough are)."""
@@ -86,14 +94,20 @@ def exchange(
     accept: Collection[int],
     max_size: int,
     now: Callable[[], datetime.datetime],
+    verify: bool | str = True,
 ) -> Response:
-    """Return the answer to ``outgoing`` (an ``http://`` URL), all of it within ``budget``
-    seconds; a redirect's body is not read. Raise as ``occ.http.hop.exchange`` does."""
+    """Return the answer to ``outgoing``, all of it within ``budget`` seconds; a redirect's
+    body is not read. ``verify``: True (the default CA bundle), a CA file or directory, or
+    False. Raise as ``occ.http.hop.exchange`` does."""
     parts = urlsplit(outgoing.url)
-    key = (parts.hostname or "", parts.port or 80)
+    scheme = parts.scheme
+    key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80), verify)
     target = f"{parts.path}?{parts.query}" if parts.query else parts.path
     with Deadline(budget) as cut:
-        connection = pool.take(key, budget)
+        try:
+            connection = pool.take(key, budget)
+        except OSError as exc:
+            raise SourceUnavailable(f"{what}: TLS failure ({redact.redact(str(exc))})") from None
         reused = connection.sock is not None
         try:
             raw = _send(connection, outgoing, target, cut)
@@ -173,10 +187,14 @@ def _decoded(raw: http.client.HTTPResponse, encoding: str, cap: int) -> Iterator
 
 
 def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bool) -> Exception:
-    """Return the exception for a failure below HTTP: all of them may pass, so all are retried
-    (the time running out, a refused or broken connection)."""
+    """Return the exception for a failure below HTTP: TLS failures are final; the others (the
+    time running out, a refused or broken connection) may pass, so they are retried."""
     if expired:
         return Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+    if isinstance(exc, ssl.SSLError) or isinstance(getattr(exc, "cause", None), ssl.SSLError):
+        cause = getattr(exc, "cause", exc)
+        reason = redact.redact(str(cause) or type(cause).__name__)
+        return SourceUnavailable(f"{what}: TLS failure ({reason})")  # retrying cannot cure it
     if isinstance(exc, _ConnectFailed):
         if isinstance(exc.cause, TimeoutError):
             text = f"could not connect within {budget:.3g} s"

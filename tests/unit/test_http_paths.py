@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -102,6 +103,7 @@ def test_a_kept_alive_connection_the_server_closed_is_not_reused(http):
     # request sent on it would fail, with no retry to hide that.
     with socket.create_server(("127.0.0.1", 0)) as listener:
         connections = []
+        closed = threading.Event()
 
         def serve() -> None:
             for _ in range(2):
@@ -110,12 +112,15 @@ def test_a_kept_alive_connection_the_server_closed_is_not_reused(http):
                 sock.recv(65536)
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 sock.close()
+                closed.set()
 
         server = threading.Thread(target=serve, daemon=True)
         server.start()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
-        for _ in range(2):
-            assert http.get(url, source="test", timeout=5, retries=0).body == b"ok"
+        assert http.get(url, source="test", timeout=5, retries=0).body == b"ok"
+        assert closed.wait(5)
+        time.sleep(0.05)  # the server's close reaches this end
+        assert http.get(url, source="test", timeout=5, retries=0).body == b"ok"
         server.join(5)
     assert len(connections) == 2
 
@@ -137,14 +142,25 @@ def test_the_size_cap_counts_a_compressed_answer_as_it_inflates(fake_server):
     http.close()
 
 
-def test_plain_http_loads_neither_requests_nor_urllib3(fake_server):
+@pytest.fixture
+def tls_server(tls):
+    with FakeServer(tls=tls[0]) as server:
+        yield server
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_requests_straight_to_their_server_load_neither_requests_nor_urllib3(
+    fake_server, tls_server, tls, scheme
+):
     # Each pass is a new process: requests and urllib3 cost most of a start-up, and a pass
-    # whose sources are plain HTTP (the metadata services) must not pay for them.
-    fake_server.route("/doc", Reply(body=b"ok"))
+    # whose sources need no proxy (the metadata services, Heat, Keystone) must not pay it.
+    server = tls_server if scheme == "https" else fake_server
+    server.route("/doc", Reply(body=b"ok"))
     probe = (
         "import sys\n"
         "from occ.http.client import Http\n"
-        f"assert Http().get({fake_server.url + '/doc'!r}, source='t', timeout=5).body == b'ok'\n"
+        f"answer = Http().get({server.url + '/doc'!r}, source='t', timeout=5, verify={tls[1]!r})\n"
+        "assert answer.body == b'ok'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('requests', 'urllib3')))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -153,3 +169,25 @@ def test_plain_http_loads_neither_requests_nor_urllib3(fake_server):
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_tls_connections_are_kept_alive(http, tls_server, tls):
+    tls_server.route("/doc", Reply(body=b"ok"))
+    for _ in range(3):
+        assert http.get(tls_server.url + "/doc", source="t", timeout=5, verify=tls[1]).body == b"ok"
+    assert len({r.client for r in tls_server.requests}) == 1
+
+
+def test_the_ca_bundle_variables_requests_reads_are_honoured(http, tls_server, tls, monkeypatch):
+    tls_server.route("/doc", Reply(body=b"ok"))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls[1])
+    assert http.get(tls_server.url + "/doc", source="t", timeout=5).body == b"ok"
+
+
+def test_a_ca_bundle_that_cannot_be_read_is_a_final_tls_failure(tls_server, tmp_path):
+    attempts = []
+    http = Http(sleep=attempts.append)
+    missing = str(tmp_path / "no-such-ca.pem")
+    with pytest.raises(SourceUnavailable, match=f"TLS failure .*CA bundle {missing}"):
+        http.get(tls_server.url + "/doc", source="t", timeout=5, verify=missing)
+    assert attempts == [] and tls_server.requests == []
