@@ -143,10 +143,21 @@ def test_the_origin_policy(first, location, credentials, allowed):
 # --- deadlines ---------------------------------------------------------------------------------
 
 
+def through(path: str, server_url: str, monkeypatch) -> None:
+    """Make plain HTTP take ``path``: "stdlib" (straight to the server) or "requests" (the
+    server itself named as the proxy, which it serves alike)."""
+    if path == "requests":
+        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", server_url)
+
+
+@pytest.mark.parametrize("path", ["stdlib", "requests"])
 @pytest.mark.parametrize("behaviour", BEHAVIOURS)
-def test_each_request_ends_by_its_timeout_whatever_the_server_does(behaviour):
+def test_each_request_ends_by_its_timeout_whatever_the_server_does(behaviour, path, monkeypatch):
     client = Http(max_response_size=10**9, sleep=lambda s: None, random=lambda: 0.5)
     with SlowServer(behaviour) as slow:
+        through(path, slow.url, monkeypatch)
         started = time.monotonic()
         with pytest.raises(SourceUnavailable, match=r"no answer within 0\.5 s"):
             client.get(slow.url + "/doc", source="test", timeout=0.5, retries=0)
@@ -168,8 +179,10 @@ def test_the_pass_deadline_bounds_every_attempt_together(behaviour):
     assert took < 1.8
 
 
-def test_an_endless_body_hits_the_size_cap(http):
+@pytest.mark.parametrize("path", ["stdlib", "requests"])
+def test_an_endless_body_hits_the_size_cap(http, path, monkeypatch):
     with SlowServer("endless_body") as slow, pytest.raises(SourceUnavailable, match="larger than"):
+        through(path, slow.url, monkeypatch)
         http.get(slow.url + "/doc", source="test", timeout=5, retries=0)
 
 
