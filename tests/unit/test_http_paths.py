@@ -191,3 +191,31 @@ def test_a_ca_bundle_that_cannot_be_read_is_a_final_tls_failure(tls_server, tmp_
     with pytest.raises(SourceUnavailable, match=f"TLS failure .*CA bundle {missing}"):
         http.get(tls_server.url + "/doc", source="t", timeout=5, verify=missing)
     assert attempts == [] and tls_server.requests == []
+
+
+def test_a_tls_handshake_trickled_in_byte_by_byte_ends_by_the_deadline(http):
+    # A record header announcing 16 KiB of handshake, then one byte every 0.1 s: each read
+    # gets something long before its socket timeout, so only the deadline can end it.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        stop = threading.Event()
+
+        def serve() -> None:
+            sock, _ = listener.accept()
+            with sock:
+                sock.sendall(b"\x16\x03\x03\x40\x00")
+                while not stop.wait(0.1):
+                    try:
+                        sock.sendall(b"\x00")
+                    except OSError:
+                        return
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/doc"
+        started = time.monotonic()
+        with pytest.raises(SourceUnavailable, match=r"no answer within 0\.5 s"):
+            http.get(url, source="test", timeout=0.5, retries=0, verify=False)
+        took = time.monotonic() - started
+        stop.set()
+        server.join(5)
+    assert took < 1.5
