@@ -45,3 +45,12 @@ def install_command(*packages: str) -> str:
     unlisted = [package for package in packages if package not in listed]
     assert not unlisted, f"add {', '.join(unlisted)} to {PREREQUISITES}"
     return "apt-get install -y " + " ".join(packages)
+
+
+def through_proxy(monkeypatch, proxy_url: str) -> None:
+    """Send plain HTTP through requests (occ.http.hop) instead of the stdlib path: name
+    ``proxy_url`` as the proxy. A tests.fakes server named as its own proxy answers the
+    absolute-form targets by their path, as it answers direct requests."""
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", proxy_url)

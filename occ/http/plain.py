@@ -177,9 +177,20 @@ def _decoded(raw: http.client.HTTPResponse, encoding: str, cap: int) -> Iterator
         yield from iter(lambda: raw.read(answer.CHUNK), b"")
         return
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or zlib header, detected
+    started = False
     try:
         for chunk in iter(lambda: raw.read(answer.CHUNK), b""):
-            yield inflate.decompress(inflate.unconsumed_tail + chunk, cap + 1)
+            try:
+                piece = inflate.decompress(inflate.unconsumed_tail + chunk, cap + 1)
+            except zlib.error:
+                if started or encoding != "deflate":
+                    raise
+                # "deflate" without the zlib header that RFC 9110 asks for: some servers
+                # send the raw stream, and clients decode it anyway.
+                inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                piece = inflate.decompress(chunk, cap + 1)
+            started = True
+            yield piece
         while inflate.unconsumed_tail:
             yield inflate.decompress(inflate.unconsumed_tail, cap + 1)
     except zlib.error as exc:

@@ -12,6 +12,7 @@ import pytest
 from occ.errors import SourceUnavailable
 from occ.http import redirects
 from occ.http.client import Http
+from tests import support
 from tests.fakes.server import FakeServer, Reply
 from tests.fakes.slow import BEHAVIOURS, SlowServer
 
@@ -143,21 +144,13 @@ def test_the_origin_policy(first, location, credentials, allowed):
 # --- deadlines ---------------------------------------------------------------------------------
 
 
-def through(path: str, server_url: str, monkeypatch) -> None:
-    """Make plain HTTP take ``path``: "stdlib" (straight to the server) or "requests" (the
-    server itself named as the proxy, which it serves alike)."""
-    if path == "requests":
-        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("http_proxy", server_url)
-
-
 @pytest.mark.parametrize("path", ["stdlib", "requests"])
 @pytest.mark.parametrize("behaviour", BEHAVIOURS)
 def test_each_request_ends_by_its_timeout_whatever_the_server_does(behaviour, path, monkeypatch):
     client = Http(max_response_size=10**9, sleep=lambda s: None, random=lambda: 0.5)
     with SlowServer(behaviour) as slow:
-        through(path, slow.url, monkeypatch)
+        if path == "requests":
+            support.through_proxy(monkeypatch, slow.url)
         started = time.monotonic()
         with pytest.raises(SourceUnavailable, match=r"no answer within 0\.5 s"):
             client.get(slow.url + "/doc", source="test", timeout=0.5, retries=0)
@@ -182,7 +175,8 @@ def test_the_pass_deadline_bounds_every_attempt_together(behaviour):
 @pytest.mark.parametrize("path", ["stdlib", "requests"])
 def test_an_endless_body_hits_the_size_cap(http, path, monkeypatch):
     with SlowServer("endless_body") as slow, pytest.raises(SourceUnavailable, match="larger than"):
-        through(path, slow.url, monkeypatch)
+        if path == "requests":
+            support.through_proxy(monkeypatch, slow.url)
         http.get(slow.url + "/doc", source="test", timeout=5, retries=0)
 
 

@@ -340,9 +340,7 @@ def test_unverified_tls_when_asked_for_adds_no_stderr_warning(http, tls_server, 
 def test_ordinary_endpoints_follow_the_proxy_variables(http, fake_server, monkeypatch):
     with FakeServer() as proxy:
         proxy.fallback = lambda request: Reply(body=b"via proxy")
-        for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("http_proxy", proxy.url)
+        support.through_proxy(monkeypatch, proxy.url)
         assert get(http, fake_server.url + "/doc").body == b"via proxy"
         assert proxy.requests[0].target == fake_server.url + "/doc"
         assert fake_server.requests == []
@@ -457,9 +455,7 @@ def test_secrets_in_urls_and_headers_never_reach_logs_or_errors(
     http, fake_server, caplog, monkeypatch, path
 ):
     if path == "requests":  # a proxy sends plain HTTP through requests and urllib3 instead
-        for name in ("no_proxy", "NO_PROXY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("http_proxy", fake_server.url)
+        support.through_proxy(monkeypatch, fake_server.url)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="urllib3")  # even if someone turns urllib3 up
     redact.register("TOKENSECRET9")  # as a collector does with a token it obtains

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 import pytest
 
 from occ.errors import SourceUnavailable
 from occ.http.client import Http
+from tests import support
 from tests.conftest import REPO
 from tests.fakes.server import FakeServer, Reply
 
@@ -34,18 +36,10 @@ def http():
     client.close()
 
 
-def via_requests(monkeypatch, proxy: FakeServer) -> None:
-    """Send plain HTTP through requests from now on: a proxy takes it (the fake server itself,
-    which answers absolute-form targets by their path)."""
-    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("http_proxy", proxy.url)
-
-
 @pytest.mark.parametrize("path", ["stdlib", "requests"])
 def test_servers_see_the_same_request_on_either_path(http, fake_server, monkeypatch, path):
     if path == "requests":
-        via_requests(monkeypatch, fake_server)
+        support.through_proxy(monkeypatch, fake_server.url)
     fake_server.route("/tokens", Reply.json({"ok": True}))
     answer = http.request(
         "POST",
@@ -131,6 +125,14 @@ def test_an_answer_compressed_unasked_is_decompressed(http, fake_server):
     )
     assert http.get(fake_server.url + "/doc", source="test", timeout=5).json() == {"a": 1}
     assert fake_server.requests[0].headers["Accept-Encoding"] == "identity"
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_a_deflated_answer_is_decoded_with_or_without_its_zlib_header(http, fake_server, wrapped):
+    packer = zlib.compressobj(wbits=zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    body = packer.compress(b'{"a": 1}') + packer.flush()
+    fake_server.route("/doc", Reply(body=body, headers={"Content-Encoding": "deflate"}))
+    assert http.get(fake_server.url + "/doc", source="test", timeout=5).json() == {"a": 1}
 
 
 def test_the_size_cap_counts_a_compressed_answer_as_it_inflates(fake_server):
