@@ -34,7 +34,7 @@ from occ.http import headers as header_policy
 from occ.http import outgoing as wire
 from occ.http import plain, redirects, retry
 from occ.http.deadline import Retryable
-from occ.http.environment import Environment
+from occ.http.environment import Environment, direct
 from occ.http.response import Response
 from occ.log import logfields
 
@@ -278,7 +278,7 @@ class Http:
             raise SourceUnavailable(f"{what}: no complete answer within {timeout:g} s")
         started = self._clock()
         settings = self._environment.settings(prepared.url, verify)
-        if self._environment.direct(prepared.url):
+        if direct(prepared.url, settings["proxies"]):
             response = plain.exchange(
                 self._pool, prepared, what=what, budget=left, accept=accept,
                 max_size=self.max_response_size, now=self._now, verify=settings["verify"],

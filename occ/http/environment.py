@@ -50,14 +50,14 @@ class Environment:
             self._known[key] = settings
         return settings
 
-    def direct(self, url: str) -> bool:
-        """Return True if no proxy applies to ``url`` (an http or https URL), so that the
-        stdlib path (``occ.http.plain``) can take it."""
-        proxies = self.settings(url, True)["proxies"]
-        if not proxies:
-            return True
-        parts = urlsplit(url)
-        scheme, host = parts.scheme.lower(), parts.hostname
-        # The keys requests' select_proxy would look up for this URL.
-        keys = (f"{scheme}://{host}", scheme, f"all://{host}", "all")
-        return not any(key in proxies for key in keys)
+
+def direct(url: str, proxies: dict[str, str]) -> bool:
+    """Return True if none of ``proxies`` (``Environment.settings``' for ``url``) applies to
+    ``url``, so that the stdlib path (``occ.http.plain``) can take it."""
+    if not proxies:
+        return True
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), parts.hostname
+    # The keys requests' select_proxy would look up for this URL.
+    keys = (f"{scheme}://{host}", scheme, f"all://{host}", "all")
+    return not any(key in proxies for key in keys)

@@ -57,6 +57,8 @@ def exchange(
         prepared = through.prepare_request(
             requests.Request(outgoing.method, outgoing.url, outgoing.headers, data=outgoing.body)
         )
+    except requests.exceptions.InvalidHeader:  # its message quotes the value: never show it
+        raise SourceUnavailable(f"{what}: a header value cannot be sent") from None
     except (requests.RequestException, ValueError) as exc:
         raise SourceUnavailable(f"{what}: {transport.cause(exc)}") from None
     with Deadline(budget) as cut:

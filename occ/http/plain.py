@@ -1,5 +1,5 @@
 """One hop of a request through the standard library: the path for requests that go straight
-to their server, over HTTP or TLS (``occ.http.environment.Environment.direct``).
+to their server, over HTTP or TLS (``occ.http.environment.direct``).
 
 Requests' per-request machinery (session merging, cookies, hooks, adapters) cost more than the
 exchange itself, and importing it most of a pass's start-up (doc/performance.rst); a metadata
@@ -121,6 +121,9 @@ def exchange(
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise _failure(what, exc, budget, cut.expired, reused) from None
+        except ValueError:  # http.client's refusal of a header quotes the value: never show it
+            connection.close()
+            raise SourceUnavailable(f"{what}: a header value cannot be sent") from None
         except BaseException:
             connection.close()
             raise
@@ -202,20 +205,15 @@ def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bo
     time running out, a refused or broken connection) may pass, so they are retried."""
     if expired:
         return Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
-    if isinstance(exc, ssl.SSLError) or isinstance(getattr(exc, "cause", None), ssl.SSLError):
-        cause = getattr(exc, "cause", exc)
-        reason = redact.redact(str(cause) or type(cause).__name__)
+    connecting = isinstance(exc, _ConnectFailed)
+    cause: Exception = exc.cause if isinstance(exc, _ConnectFailed) else exc
+    reason = redact.redact(str(cause) or type(cause).__name__)
+    if isinstance(cause, ssl.SSLError):
         return SourceUnavailable(f"{what}: TLS failure ({reason})")  # retrying cannot cure it
-    if isinstance(exc, _ConnectFailed):
-        if isinstance(exc.cause, TimeoutError):
-            text = f"could not connect within {budget:.3g} s"
-        else:
-            text = redact.redact(str(exc.cause) or type(exc.cause).__name__)
-    elif isinstance(exc, TimeoutError):
-        text = f"no answer within {budget:.3g} s"
+    if isinstance(cause, TimeoutError):
+        text = f"{'could not connect' if connecting else 'no answer'} within {budget:.3g} s"
+    elif connecting:
+        text = reason
     else:
-        reason = redact.redact(str(exc) or type(exc).__name__)
-        text = f"the connection broke ({reason})"
-        if reused:
-            text = f"the kept-alive connection broke ({reason})"
+        text = f"the {'kept-alive ' if reused else ''}connection broke ({reason})"
     return Retryable(SourceUnavailable(f"{what}: {text}"))

@@ -221,3 +221,23 @@ def test_a_tls_handshake_trickled_in_byte_by_byte_ends_by_the_deadline(http):
         stop.set()
         server.join(5)
     assert took < 1.5
+
+
+def test_the_stdlib_path_never_quotes_a_header_value_it_refuses(fake_server):
+    # Http checks header values before any path sees them; this is the stdlib path's own
+    # guard, below that check: http.client's refusal quotes the value, which may be a token.
+    import datetime
+
+    from occ.http import plain
+    from occ.http.outgoing import Outgoing
+
+    pool = plain.Pool(1)
+    bad = Outgoing("GET", fake_server.url + "/doc", {"X-Auth-Token": "SECRET9\nX-Evil: 1"})
+    with pytest.raises(SourceUnavailable) as caught:
+        plain.exchange(
+            pool, bad, what="GET /doc", budget=2, accept=(), max_size=1024,
+            now=lambda: datetime.datetime.now(datetime.timezone.utc),
+        )  # fmt: skip
+    pool.close()
+    assert "SECRET9" not in str(caught.value) and "header value" in str(caught.value)
+    assert fake_server.requests == []

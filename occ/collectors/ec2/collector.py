@@ -11,12 +11,9 @@ used according to ``[ec2] imdsv2``; the token itself lives in ``occ.collectors.e
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from occ.collectors.base import Collector, Output
-
-if TYPE_CHECKING:
-    pass
 
 LOG = logging.getLogger(__name__)
 
