@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests import support
-from tests.fakes.server import localhost_tls
+from tests.fakes.server import FakeServer, localhost_tls
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,17 @@ def tls(tmp_path_factory):
             label="TLS TESTS",
         )
     return localhost_tls(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def fake_server():
+    """An HTTP server on 127.0.0.1 with scripted routes (tests.fakes.server)."""
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def tls_server(tls):
+    """The same, over TLS with the ``tls`` certificate."""
+    with FakeServer(tls=tls[0]) as server:
+        yield server

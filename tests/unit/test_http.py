@@ -26,12 +26,6 @@ from tests import support
 from tests.fakes.server import FakeServer, Reply
 
 
-@pytest.fixture
-def fake_server():
-    with FakeServer() as server:
-        yield server
-
-
 class Sleeps(list):
     """Records the sleeps Http asks for instead of sleeping."""
 
@@ -308,12 +302,6 @@ def test_streamed_oversized_body_stops_reading_early(fake_server):
 
 
 # --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tls_server(tls):
-    with FakeServer(tls=tls[0]) as server:
-        yield server
 
 
 def test_tls_is_verified_by_default(http, tls_server, sleeps):

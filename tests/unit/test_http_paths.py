@@ -20,13 +20,7 @@ from occ.errors import SourceUnavailable
 from occ.http.client import Http
 from tests import support
 from tests.conftest import REPO
-from tests.fakes.server import FakeServer, Reply
-
-
-@pytest.fixture
-def fake_server():
-    with FakeServer() as server:
-        yield server
+from tests.fakes.server import Reply
 
 
 @pytest.fixture
@@ -142,12 +136,6 @@ def test_the_size_cap_counts_a_compressed_answer_as_it_inflates(fake_server):
     with pytest.raises(SourceUnavailable, match="larger than max_response_size"):
         http.get(fake_server.url + "/doc", source="test", timeout=5)
     http.close()
-
-
-@pytest.fixture
-def tls_server(tls):
-    with FakeServer(tls=tls[0]) as server:
-        yield server
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

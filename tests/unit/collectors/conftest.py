@@ -20,7 +20,6 @@ from occ.config.model import Config
 from occ.core.state import State, state_dir
 from occ.http.client import Http
 from tests.fakes.keystone import FakeKeystone
-from tests.fakes.server import FakeServer
 
 
 class Harness:
@@ -66,12 +65,6 @@ class Harness:
 @pytest.fixture
 def harness(tmp_path: Path) -> Harness:
     return Harness(tmp_path)
-
-
-@pytest.fixture
-def fake_server():
-    with FakeServer() as server:
-        yield server
 
 
 @pytest.fixture
