@@ -4,7 +4,8 @@ to their server, over HTTP or TLS (``occ.http.environment.direct``).
 Requests' per-request machinery (session merging, cookies, hooks, adapters) cost more than the
 exchange itself, and importing it most of a pass's start-up (doc/performance.rst); a metadata
 service's hundreds of requests and every 30-second poll of Heat paid for it. This path sends
-the request on a kept-alive ``http.client`` connection and reads the answer under the same
+the request on a kept-alive connection (``occ.http.connection``, which says why not
+``http.client``) and reads the answer under the same
 rules as the requests path (``occ.http.hop``, which now only proxies take): a hard deadline,
 the status judged before the body is read, a size cap. TLS is the ``ssl`` module's default
 context (certificate and host name verified), with requests' CA bundle (``occ.http.tls``).
@@ -12,25 +13,29 @@ context (certificate and host name verified), with requests' CA bundle (``occ.ht
 
 from __future__ import annotations
 
-import datetime
-import http.client
 import select
-import socket
-import ssl
+import sys
 import threading
 import zlib
-from collections.abc import Callable, Collection, Iterator
-from typing import Union
 from urllib.parse import urlsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http import answer, redirects
+from occ.http.connection import Answer, Connection, ProtocolError
 from occ.http.deadline import Deadline, Retryable, late
-from occ.http.outgoing import Outgoing
 from occ.http.response import Headers, Response
 
-_Key = tuple[str, str, int, Union[bool, str]]  # scheme, host, port, verification
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
+    import socket
+    from collections.abc import Callable, Collection, Iterator
+    from typing import Union
+
+    from occ.http.outgoing import Outgoing
+
+    _Key = tuple[str, str, int, Union[bool, str]]  # scheme, host, port, verification
 
 
 class Pool:
@@ -38,17 +43,17 @@ class Pool:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[_Key, list[Connection]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: _Key, timeout: float) -> http.client.HTTPConnection:
+    def take(self, key: _Key, timeout: float) -> Connection:
         """Return an idle connection to ``key`` that the server has not closed, or a new one
         (not yet connected), with ``timeout`` for each socket operation."""
         with self._lock:
             idle = self._idle.get(key, [])
             while idle:
                 connection = idle.pop()
-                if connection.sock is not None and not _dropped(connection.sock):
+                if connection.sock and connection.idle() and not _dropped(connection.sock):
                     connection.sock.settimeout(timeout)
                     return connection
                 connection.close()
@@ -56,11 +61,11 @@ class Pool:
         if scheme == "https":
             from occ.http import tls
 
-            context = tls.context(verify)  # raises OSError for an unusable CA bundle
-            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-        return http.client.HTTPConnection(host, port, timeout=timeout)
+            # Raises OSError for an unusable CA bundle. Only now: plain HTTP never loads ssl.
+            return Connection(host, port, timeout, tls.context(verify))
+        return Connection(host, port, timeout)
 
-    def give(self, key: _Key, connection: http.client.HTTPConnection) -> None:
+    def give(self, key: _Key, connection: Connection) -> None:
         """Keep ``connection`` for the next request to ``key`` (or close it if enough are)."""
         with self._lock:
             idle = self._idle.setdefault(key, [])
@@ -111,17 +116,17 @@ def exchange(
         reused = connection.sock is not None
         try:
             raw = _send(connection, outgoing, target, cut)
-            headers = Headers(raw.getheaders())
+            headers = Headers(raw.fields)
             answer.check_status(what, raw.status, raw.reason, headers, accept, now)
             if raw.status in redirects.REDIRECT_STATUSES:
                 body = b""
                 connection.close()  # its body is unread: the connection cannot be reused
             else:
                 body = _body(what, raw, headers, budget, cut, max_size)
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ProtocolError) as exc:
             connection.close()
             raise _failure(what, exc, budget, cut.expired, reused) from None
-        except ValueError:  # http.client's refusal of a header quotes the value: never show it
+        except ValueError:  # a header that cannot be sent: its value is never shown
             connection.close()
             raise SourceUnavailable(f"{what}: a header value cannot be sent") from None
         except BaseException:
@@ -137,17 +142,15 @@ def exchange(
     return Response(outgoing.method, outgoing.url, raw.status, headers, body)
 
 
-def _send(
-    connection: http.client.HTTPConnection, outgoing: Outgoing, target: str, cut: Deadline
-) -> http.client.HTTPResponse:
+def _send(connection: Connection, outgoing: Outgoing, target: str, cut: Deadline) -> Answer:
     if connection.sock is None:
         try:
             connection.connect()
         except OSError as exc:
             raise _ConnectFailed(exc) from None
     cut.attach(connection.sock)
-    connection.request(outgoing.method, target, outgoing.body, outgoing.headers)
-    return connection.getresponse()
+    connection.send(outgoing.method, target, outgoing.headers, outgoing.body)
+    return connection.answer(outgoing.method)
 
 
 class _ConnectFailed(OSError):
@@ -160,7 +163,7 @@ class _ConnectFailed(OSError):
 
 def _body(
     what: str,
-    raw: http.client.HTTPResponse,
+    raw: Answer,
     headers: Headers,
     budget: float,
     cut: Deadline,
@@ -172,7 +175,7 @@ def _body(
     )
 
 
-def _decoded(raw: http.client.HTTPResponse, encoding: str, cap: int) -> Iterator[bytes]:
+def _decoded(raw: Answer, encoding: str, cap: int) -> Iterator[bytes]:
     """Yield the body in small pieces, decompressed if the server compressed it anyway (none
     is asked for), never inflating more than ``cap`` + 1 bytes at once: a small bomb cannot
     fill the memory before the size cap sees it."""
@@ -197,7 +200,7 @@ def _decoded(raw: http.client.HTTPResponse, encoding: str, cap: int) -> Iterator
         while inflate.unconsumed_tail:
             yield inflate.decompress(inflate.unconsumed_tail, cap + 1)
     except zlib.error as exc:
-        raise http.client.HTTPException(f"cannot decompress the body ({exc})") from None
+        raise ProtocolError(f"cannot decompress the body ({exc})") from None
 
 
 def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bool) -> Exception:
@@ -208,7 +211,8 @@ def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bo
     connecting = isinstance(exc, _ConnectFailed)
     cause: Exception = exc.cause if isinstance(exc, _ConnectFailed) else exc
     reason = redact.redact(str(cause) or type(cause).__name__)
-    if isinstance(cause, ssl.SSLError):
+    ssl = sys.modules.get("ssl")  # loaded if the request was over TLS, the one way to fail so
+    if ssl is not None and isinstance(cause, ssl.SSLError):
         return SourceUnavailable(f"{what}: TLS failure ({reason})")  # retrying cannot cure it
     if isinstance(cause, TimeoutError):
         text = f"{'could not connect' if connecting else 'no answer'} within {budget:.3g} s"
