@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,6 +119,8 @@ def _mounted(device: str, mounts_path: str) -> Iterator[str]:
     if existing is not None:
         yield existing
         return
+    import tempfile  # only to mount a drive: it loads shutil, random and the compressors
+
     mountpoint = tempfile.mkdtemp(prefix="config-2-")
     try:
         _check(_run(["mount", "-o", MOUNT_OPTIONS, device, mountpoint]), "mount")
