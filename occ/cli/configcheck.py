@@ -10,7 +10,6 @@ names as errors, because a typo there is what the operator is looking for.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 
 from occ.collectors import registry
@@ -18,10 +17,11 @@ from occ.config import loader
 from occ.config.model import Config
 from occ.core.state import State, state_dir
 from occ.errors import ConfigError
+from occ.log import lazy
 from occ.run.handoff import config_fingerprint
 from occ.status import ExitStatus
 
-LOG = logging.getLogger("occ")
+LOG = lazy.logger("occ")
 
 
 def report_notices(config: Config, *, remember: bool) -> None:
@@ -34,7 +34,7 @@ def report_notices(config: Config, *, remember: bool) -> None:
     fingerprint = config_fingerprint(config)
     reported = state.load().get("reported") == fingerprint
     for notice in config.notices:
-        LOG.log(logging.DEBUG if reported else logging.WARNING, "%s", notice)
+        LOG.log(lazy.DEBUG if reported else lazy.WARNING, "%s", notice)
     # The state directory is created under the cache lock by the pass; until then the notices
     # are simply repeated. Advisory state: failing to record it never fails a pass.
     if not reported and remember and os.path.isdir(directory):

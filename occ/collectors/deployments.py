@@ -8,13 +8,13 @@ Used by cfn, heat, request and zaqar; pure, no I/O.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from occ.collectors.base import Output
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 EXPLODED_GROUPS = ("os-apply-config", "Heat::Ungrouped")
 

@@ -9,7 +9,6 @@ with the global ``deployment_key`` (doc/compatibility.rst, "heat collector")."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -18,8 +17,9 @@ from occ.collectors.base import Collector, Output
 from occ.collectors.keystone.client import credentials, for_source
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.http.response import Response
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 def metadata_url(endpoint: str, stack_id: str, resource_name: str) -> str:

@@ -8,14 +8,14 @@ later objects are merged over earlier ones key by key (a shallow update).
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from occ.collectors.base import Collector, Output
 from occ.core import fsutil
 from occ.errors import SourceUnavailable
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 def read_document(path: str) -> Any:

@@ -9,15 +9,15 @@ who can write these files controls what the hook applies.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import stat
 
 from occ.collectors.base import Collector, Output
 from occ.core import fsutil
 from occ.errors import SourceUnavailable
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 SKIP = object()  # read_entry's "not a file we read" (a file may legitimately hold null)
 

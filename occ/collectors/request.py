@@ -12,7 +12,6 @@ In print mode every GET is unconditional and nothing is saved.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from occ.collectors import deployments
@@ -20,8 +19,9 @@ from occ.collectors.base import Collector, Output
 from occ.core.digest import sha256_hex
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.http.response import Response
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 def digest(value: Any) -> str:

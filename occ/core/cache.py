@@ -11,7 +11,6 @@ and a type change (``1`` to ``true``) counts as a change.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -20,8 +19,9 @@ from occ.core import fsutil
 from occ.core.digest import sha256_hex
 from occ.core.state import STATE_DIRNAME
 from occ.errors import CacheError
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 FILE_LIST = "os_config_files.json"
 # A key becomes "<key>.json.orig": keep the longest file name within NAME_MAX (255 bytes).

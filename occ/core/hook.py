@@ -14,7 +14,6 @@ data, ``--force`` or a changed configuration start over. The record lives in
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import os
 import time
@@ -24,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from occ import status
 from occ.core.state import State
 from occ.errors import CacheError, HookError
-from occ.log import logfields
+from occ.log import lazy, logfields
 
 if TYPE_CHECKING:
     import subprocess
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 # After a hook timeout: SIGTERM, then this long before SIGKILL.
 KILL_GRACE_SECONDS = 10.0

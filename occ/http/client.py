@@ -20,7 +20,6 @@ checked before sending (``occ.http.headers``).
 from __future__ import annotations
 
 import datetime
-import logging
 import random as randomlib
 import threading
 import time
@@ -36,14 +35,14 @@ from occ.http import plain, redirects, retry
 from occ.http.deadline import Retryable
 from occ.http.environment import Environment, direct
 from occ.http.response import Response
-from occ.log import logfields
+from occ.log import lazy, logfields
 
 if TYPE_CHECKING:
     import requests
 
 __all__ = ["Http", "Response", "Verify"]
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 USER_AGENT = f"os-collect-config/{__version__} (occ)"
 # What every request sends unless the caller says otherwise, on either path (requests adds

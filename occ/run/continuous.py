@@ -6,7 +6,6 @@ units from before do. Each pass is ``occ.run.legacy.pass_and_hook`` with the hoo
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import select
@@ -15,9 +14,10 @@ from collections.abc import Callable
 
 from occ.config.model import Config
 from occ.errors import OccError
+from occ.log import lazy
 from occ.run.legacy import pass_and_hook
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 class _Signals:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from occ.config.model import Config
@@ -19,13 +18,13 @@ from occ.core.cache import Cache
 from occ.core.digest import sha256_hex
 from occ.core.state import State
 from occ.errors import CacheError, OccError
-from occ.log import logfields
+from occ.log import lazy, logfields
 from occ.run import sources
 
 if TYPE_CHECKING:
     from occ.core import hook
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 class Handoff(NamedTuple):

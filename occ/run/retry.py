@@ -10,16 +10,15 @@ second copy of that logic); elsewhere it runs the pass and the hook in this proc
 
 from __future__ import annotations
 
-import logging
 import os
 
 from occ.config.model import Config
 from occ.core.cache import Cache
-from occ.log import logfields
+from occ.log import lazy, logfields
 from occ.run.handoff import retry_policy
 from occ.run.runner import locked
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 SERVICE = "os-collect-config.service"
 LOCK_TIMEOUT_SECONDS = 60.0

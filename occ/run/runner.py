@@ -11,7 +11,6 @@ the hook unit (``occ.run.systemd``). ``deliver`` runs under the lock.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -21,11 +20,11 @@ from occ.core.cache import Cache, Stored, unsafe_reason
 from occ.core.lock import Lock
 from occ.core.state import State
 from occ.errors import CacheBusy, CacheError, OccError
-from occ.log import logfields, logsetup
+from occ.log import lazy, logfields, logsetup
 from occ.run import idle, report, sources, watchdog
 from occ.run.handoff import Handoff, prepare
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 class PassOutcome(NamedTuple):

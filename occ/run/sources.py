@@ -9,7 +9,6 @@ between modes.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any, NamedTuple
 
@@ -19,10 +18,10 @@ from occ.config.model import Config
 from occ.core.cache import Stored, is_utf8
 from occ.core.state import State
 from occ.errors import OccError, SourceNotConfigured, SourceUnavailable
-from occ.log import logfields
+from occ.log import lazy, logfields
 from occ.redact import redact
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 DATA, NOT_CONFIGURED, UNAVAILABLE = "data", "not configured", "unavailable"
 
@@ -132,7 +131,7 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
         if unavailable:
             repeated = previous.get(outcome.name) == current[outcome.name]
             LOG.log(
-                logging.INFO if repeated else logging.WARNING,
+                lazy.INFO if repeated else lazy.WARNING,
                 "%s: source unavailable%s: %s%s",
                 outcome.name,
                 " (still)" if repeated else "",

@@ -10,20 +10,20 @@ run ``commit``, which marks exactly the bytes the hook saw as applied.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 
 from occ.config.model import Config
 from occ.core import fsutil
 from occ.core.cache import Cache
 from occ.errors import CacheBusy, CacheError, HookError
+from occ.log import lazy
 from occ.run import report
 from occ.run.handoff import Handoff, retry_policy, withdraw
 from occ.run.idle import handover_files
 from occ.run.runner import locked, run_pass
 from occ.status import ExitStatus
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 # A timer pass that finds the cache busy (a manual --one-time running its hook) skips quickly;
 # the next tick tries again. Waiting would hold up every later timer tick.

@@ -27,16 +27,16 @@ try:
 except ImportError:  # an interpreter without it
     import signal
 import contextlib
-import logging
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Callable
 
+from occ.log import lazy
 from occ.status import ExitStatus
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 MARGIN = 3.0  # seconds after pass_timeout: the HTTP layer has ended every request by then
 GRACE = 5.0  # seconds after the watchdog thread should have acted: the signal-level backstop

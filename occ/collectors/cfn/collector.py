@@ -12,7 +12,6 @@ refused outright, so neither entity expansion nor external entities can be used 
 from __future__ import annotations
 
 import json
-import logging
 import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -21,11 +20,12 @@ from occ import redact
 from occ.collectors import deployments
 from occ.collectors.base import Collector, Output
 from occ.errors import SourceNotConfigured, SourceUnavailable
+from occ.log import lazy
 
 if TYPE_CHECKING:
     from xml.etree import ElementTree
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 class Path(NamedTuple):

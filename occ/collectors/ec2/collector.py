@@ -10,12 +10,12 @@ used according to ``[ec2] imdsv2``; the token itself lives in ``occ.collectors.e
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from occ.collectors.base import Collector, Output
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 class Ec2Collector(Collector):

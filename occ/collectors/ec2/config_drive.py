@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import re
 import subprocess
@@ -20,8 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from occ.core import fsutil
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 LABEL = "config-2"
 TYPES = ("vfat", "iso9660")

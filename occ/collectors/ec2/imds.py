@@ -15,7 +15,6 @@ registered with ``occ.redact`` so they never appear in logs.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -23,12 +22,12 @@ from urllib.parse import urlsplit, urlunsplit
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http import headers
-from occ.log import logfields
+from occ.log import lazy, logfields
 
 if TYPE_CHECKING:  # occ.http.client imports requests: a cached ec2.json must not need it
     from occ.http.client import Http, Response
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 TOKEN_PATH = "/latest/api/token"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"

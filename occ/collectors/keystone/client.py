@@ -10,7 +10,6 @@ use, and when discovery fails ``/v2.0`` becomes ``/v3`` instead. The wire format
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -28,6 +27,7 @@ from occ.collectors.keystone.wire import (
     v3_url,
 )
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
+from occ.log import lazy
 
 if TYPE_CHECKING:
     from occ.collectors.base import Context
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from occ.core.state import State
     from occ.http.client import Http, Verify
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 T = TypeVar("T")
 JSON_HEADERS = {"Accept": "application/json"}

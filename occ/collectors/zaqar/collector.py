@@ -16,7 +16,6 @@ every pass (doc/compatibility.rst, "Zaqar TLS off"). Keystone is always verified
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -26,8 +25,9 @@ from occ.collectors.keystone.client import credentials, for_source
 from occ.collectors.keystone.token_cache import Credentials
 from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
+from occ.log import lazy
 
-LOG = logging.getLogger(__name__)
+LOG = lazy.logger(__name__)
 
 
 def pop_url(endpoint: str, queue: str) -> str:
