@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any, Callable
 
-    from occ.config.model import Config
+    from occ.config.model import Config, Section
 
 
 def main(mode: str | None, argv: Sequence[str]) -> int:
@@ -70,9 +70,32 @@ def _answered_idle(settings: Config) -> bool:
 
 
 def _configure_early(debug: bool) -> None:
-    from occ.log import logsetup
+    """Log to stderr until the configuration is read: set up by the first record (occ.log.lazy),
+    so that a pass that logs nothing never loads ``logging``."""
 
-    logsetup.configure_early(debug)
+    def setup() -> None:
+        from occ.log import logsetup
+
+        logsetup.configure_early(debug)
+
+    lazy.defer(setup, lazy.DEBUG if debug else lazy.INFO)
+
+
+def _configure(general: Section) -> None:
+    """Apply the ``[DEFAULT]`` logging options; by the first record (occ.log.lazy) unless they
+    name a log file, syslog or a logging configuration file. Those can fail, and their failure is
+    the pass's configuration error, reported now (ConfigError)."""
+    from occ.log import plain
+
+    def setup() -> None:
+        from occ.log import logsetup
+
+        logsetup.configure(general)
+
+    if plain.can_fail(general):
+        lazy.now(setup)
+    else:
+        lazy.defer(setup, lazy.DEBUG if general.flag("debug") else lazy.INFO)
 
 
 def _guarded(mode: str | None, run: Callable[[], int]) -> int:
@@ -124,9 +147,7 @@ def _checked(settings: Config) -> Config:
 
 def _run(mode: str | None, cmdline: loader.CommandLine, loaded: Config | None = None) -> int:
     settings = loaded if loaded is not None else loader.load(cmdline)
-    from occ.log import logsetup
-
-    logsetup.configure(settings.general)
+    _configure(settings.general)
     if settings.notices:  # the usual pass has none, and need not load the reporting
         from occ.cli import configcheck
 

@@ -23,6 +23,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http.deadline import Retryable, current, late
+from occ.log import lazy
 
 
 class _RedactingFilter(logging.Filter):
@@ -34,7 +35,9 @@ class _RedactingFilter(logging.Filter):
 
 
 def _guard_urllib3_logs() -> None:
-    # Our own DEBUG line covers every request; urllib3's repeat it with the secrets in.
+    # Our own DEBUG line covers every request; urllib3's repeat it with the secrets in. Their
+    # records go straight to logging: its set-up must not wait for occ's first (occ.log.lazy).
+    lazy.ensure()
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
                  "urllib3.poolmanager", "urllib3.util.retry"):  # fmt: skip

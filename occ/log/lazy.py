@@ -1,7 +1,7 @@
 """Loggers that import ``logging`` only when a record is made, and a set-up that waits for it.
 
 Every pass is a new process. ``logging`` with what it brings (``traceback``, ``string``, the
-journal handler) costs a network pass about a sixth of its start-up (doc/performance.rst,
+journal handler) costs a network pass about a tenth of its time (doc/performance.rst,
 "Import time"), and the usual pass, unchanged, says nothing its unit would keep. So occ's
 modules take their loggers from here (``LOG = lazy.logger(__name__)``), and the CLI may
 ``defer`` the logging set-up with the level it will set: until a record at or above that level
@@ -22,12 +22,17 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-DEBUG, INFO, NOTICE, WARNING, ERROR = 10, 20, 25, 30, 40  # logging's own numbers; NOTICE: occ's
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40  # logging's own numbers
+# Between WARNING and INFO. Under systemd the collector unit sets LogLevelMax=notice, so NOTICE
+# is what an operator sees for a pass; INFO and DEBUG are there for --debug and manual runs.
+NOTICE = 25
 
 _lock = _thread.RLock()  # type: ignore[attr-defined]  # threading.RLock, without threading
 _setup: Callable[[], None] | None = None
 _threshold = 0  # while a set-up waits, records below this level are dropped unseen
 _lines = 0  # lines written by ``plain_line`` while the set-up waited
+_named = False  # NOTICE has its name in logging
+_busy = False  # the deferred set-up is running
 
 
 def defer(setup: Callable[[], None], threshold: int) -> None:
@@ -38,6 +43,15 @@ def defer(setup: Callable[[], None], threshold: int) -> None:
         _setup, _threshold = setup, threshold
 
 
+def now(setup: Callable[[], None]) -> None:
+    """Run ``setup`` now, in place of any set-up still deferred; what it raises, raises."""
+    global _setup
+    with _lock:
+        _setup = None
+        ensure()
+        setup()
+
+
 def waiting() -> bool:
     """Return True while a deferred set-up has not run (nothing has been logged)."""
     return _setup is not None
@@ -45,15 +59,22 @@ def waiting() -> bool:
 
 def ensure() -> ModuleType:
     """Import ``logging``, run the deferred set-up if one waits, and return ``logging``."""
-    global _setup
+    global _setup, _named, _busy
     import logging
 
+    if not _named:
+        logging.addLevelName(NOTICE, "NOTICE")
+        _named = True
     if _setup is not None:
-        with _lock:  # a second thread waits here until the handlers are in place
-            setup, _setup = _setup, None
-            if setup is not None:
-                logging.addLevelName(NOTICE, "NOTICE")
-                setup()
+        # Other threads wait here until the handlers are in place; the set-up's own records
+        # (the lock is re-entrant) go through as they come.
+        with _lock:
+            if _setup is not None and not _busy:
+                _busy = True
+                try:
+                    _setup()
+                finally:
+                    _setup, _busy = None, False
     return logging
 
 

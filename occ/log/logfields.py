@@ -8,14 +8,14 @@ The MESSAGE_IDs are part of the interface: operators filter on them, so they nev
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
-# Between WARNING and INFO. Under systemd the collector unit sets LogLevelMax=notice, so NOTICE
-# is what an operator sees for a pass; INFO and DEBUG are there for --debug and manual runs.
-NOTICE = 25
-logging.addLevelName(NOTICE, "NOTICE")
+from occ.log.lazy import NOTICE  # noqa: F401 - the level's home for log calls
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
 
 MESSAGE_CHANGED = "79648b5ffa404e2dac0add26743bbf32"
 MESSAGE_SOURCE_UNAVAILABLE = "d54975c99df24366a11a96710fda491b"

@@ -21,6 +21,8 @@ from occ.config.options import DEFAULT_GROUP
 from occ.errors import ConfigError
 from occ.log import journal, logfields, plain
 
+logging.addLevelName(logfields.NOTICE, "NOTICE")
+
 # Logger names (occ.run.runner ...) are the code's layout, not something an operator needs:
 # each message names its source itself.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"

@@ -40,6 +40,14 @@ def is_default(general: Section) -> bool:
     )
 
 
+def can_fail(general: Section) -> bool:
+    """Return True if the ``[DEFAULT]`` logging options name something that may not be usable:
+    a log file, syslog's socket or a logging configuration file."""
+    return bool(
+        general.text("log_file") or general.text("log_config_append") or general.flag("use_syslog")
+    )
+
+
 def info(message: str, date_format: str) -> None:
     """Write ``message`` as an INFO line (``message`` must hold no secret: it is not masked).
     A closed or broken stderr loses the line, never the pass."""

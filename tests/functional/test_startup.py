@@ -1,5 +1,6 @@
 """A pass over local sources stays light: it never imports the HTTP stack, nor a collector or
-a library that it does not run."""
+a library that it does not run. A pass that asks the network loads only what its requests need,
+and not ``logging`` when it has nothing to log but its "no change" line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import REPO
+from tests.fakes.server import FakeServer, Recorded, Reply
 
 # Libraries that no idle pass over local sources uses. A package name stands for all its
 # submodules too.
@@ -93,3 +95,28 @@ def test_idle_pass_with_a_realistic_config_imports_only_what_it_runs(instance):
     assert result.returncode == 100, result.stderr
     assert "ec2" in instance.cached("os_config_files.json").decode()
     assert "HEAVY=\n" in result.stdout, result.stdout
+
+
+def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
+    # The request collector against a server that answers the conditional GET with 304: the
+    # usual poll of a network source, every 30 s. Its one line is written without logging.
+    def answer(request: Recorded) -> Reply:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Reply(304, b"", {"ETag": '"v1"'})
+        return Reply.json({"a": 1}, headers={"ETag": '"v1"'})
+
+    with FakeServer() as server:
+        server.route("/doc", answer)
+        instance.write_config(f"[request]\nmetadata_url = {server.url}/doc\ntimeout = 5\n")
+        text = instance.config.read_text().replace(
+            "collectors = heat_local\ncollectors = local\n", "collectors = request\n"
+        )
+        instance.config.write_text(text)
+        assert run_probe(instance).returncode == 0
+        instance.commit()
+        heavy = ("requests", "urllib3", "http", "email", "ssl", "logging", "dateutil")
+        result = run_probe(instance, heavy=heavy)
+    assert result.returncode == 100, result.stderr
+    assert server.requests[-1].headers.get("If-None-Match") == '"v1"'  # answered 304
+    assert "HEAVY=\n" in result.stdout, result.stdout
+    assert "INFO no change (1 key(s) checked)" in result.stderr
