@@ -171,6 +171,15 @@ class Spawner:
 
 
 spawn: Spawner  # set by main()
+# Where this project's hand-over files go (hook_env_file, pending.json): a tmpfs when there is
+# one, as /run under the units; the cache stays on disk, as /var/lib. Set by main().
+VOLATILE = Path(tempfile.gettempdir())
+
+
+def volatile_parent() -> str | None:
+    """Return /dev/shm if it is a writable directory (a tmpfs on Linux), else None."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 # -- fake services -------------------------------------------------------------------------
@@ -379,7 +388,7 @@ def config_text(case: str, root: Path, services: Services, impl: str) -> str:
         f"[DEFAULT]\ncommand = true\ncachedir = {root}/cache\nbackup_cachedir = {root}/backup\n"
     )
     if impl != ORIG:
-        general += f"hook_env_file = {root}/run/hook.env\n"
+        general += f"hook_env_file = {VOLATILE / root.name}/hook.env\n"
     ec2_url = services.ec2_big.url if case == WALK_BIG else services.ec2.url
     ec2 = f"[ec2]\nmetadata_url = {ec2_url}/latest/meta-data\ntimeout = 10\n"
     if case == IDLE_LOCAL:
@@ -587,11 +596,12 @@ def floor_paths(root: Path, count: int) -> list[str]:
 
 
 def floor_walk(url: str, paths: list[str], workers: int = 8) -> float:
-    """Return the seconds a bare client takes to GET ``paths``: ``http.client`` on kept-alive
-    connections in ``workers`` threads, nothing parsed, no interpreter to start. No walk with
-    as many requests and at most ``workers`` in flight can be faster against the fake, here."""
-    import http.client
+    """Return the seconds a bare client takes to GET ``paths``: a request written and its
+    answer read by its Content-Length on kept-alive sockets in ``workers`` threads, nothing
+    else, no interpreter to start. No walk with as many requests and at most ``workers`` in
+    flight can be faster against the fake, here."""
     import queue
+    import socket
     import threading
     import urllib.parse
 
@@ -601,12 +611,21 @@ def floor_walk(url: str, paths: list[str], workers: int = 8) -> float:
         todo.put(path)
 
     def work() -> None:
-        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-        with contextlib.suppress(queue.Empty):
+        sock = socket.create_connection((parts.hostname or "", parts.port or 80), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        pending = b""
+        with sock, contextlib.suppress(queue.Empty):
             while True:
-                connection.request("GET", todo.get_nowait())
-                connection.getresponse().read()
-        connection.close()
+                path = todo.get_nowait().encode()
+                sock.sendall(b"GET %s HTTP/1.1\r\nHost: fake\r\n\r\n" % path)
+                while b"\r\n\r\n" not in pending:
+                    pending += sock.recv(65536)
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                declared = re.search(rb"(?i)content-length: *(\d+)", head)
+                length = int(declared.group(1)) if declared else 0
+                while len(pending) < length:
+                    pending += sock.recv(65536)
+                pending = pending[length:]
 
     threads = [threading.Thread(target=work) for _ in range(workers)]
     started = time.monotonic()
@@ -1357,7 +1376,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds must be at least 1")
     args.python = os.path.abspath(args.python)
 
-    with tempfile.TemporaryDirectory(prefix="occ-bench-") as directory:
+    with (
+        tempfile.TemporaryDirectory(prefix="occ-bench-") as directory,
+        tempfile.TemporaryDirectory(prefix="occ-bench-run-", dir=volatile_parent()) as volatile,
+    ):
+        global VOLATILE
+        VOLATILE = Path(volatile)
         work = Path(directory)
         os.chdir(work)  # nothing of the work tree on sys.path through the working directory
         try:
