@@ -227,7 +227,8 @@ class Answer:
 def _status_line(line: bytes) -> tuple[str, int, str]:
     version, _, rest = line.rstrip(b"\r\n").partition(b" ")
     code, _, reason = rest.partition(b" ")
-    if version not in (b"HTTP/1.0", b"HTTP/1.1") or len(code) != 3 or not code.isdigit():
+    known = len(code) == 3 and code.isdigit() and code >= b"100"
+    if version not in (b"HTTP/1.0", b"HTTP/1.1") or not known:
         raise ProtocolError("the answer is not HTTP/1.x")
     return version.decode(), int(code), reason.strip().decode("latin-1")
 
