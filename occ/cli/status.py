@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from occ.config.model import Config
 from occ.run import report
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HEALTHY, DEGRADED, FAILING, UNKNOWN = "healthy", "degraded", "failing", "unknown"
 EXIT_STATUS = {HEALTHY: 0, DEGRADED: 1, FAILING: 3, UNKNOWN: 4}

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from occ.config.model import Config, Section
 
-if TYPE_CHECKING:  # occ.http.client imports requests; only passes that need the network load it
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # only passes that need the network load occ.http.client
+    from typing import Any, ClassVar
+
     from occ.core.state import State
     from occ.http.client import Http
 
-# (cache key, any JSON value)
-Output = tuple[str, Any]
+    Output = tuple[str, Any]  # (cache key, any JSON value)
 
 
 class Context:

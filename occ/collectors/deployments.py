@@ -9,10 +9,14 @@ Used by cfn, heat, request and zaqar; pure, no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from occ.collectors.base import Output
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

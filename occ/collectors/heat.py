@@ -9,15 +9,20 @@ with the global ``deployment_key`` (doc/compatibility.rst, "heat collector")."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from occ.collectors import deployments
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.collectors.keystone.client import credentials, for_source
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.http.response import Response
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

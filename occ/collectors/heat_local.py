@@ -8,12 +8,17 @@ later objects are merged over earlier ones key by key (a shallow update).
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.core import fsutil
 from occ.errors import SourceUnavailable
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

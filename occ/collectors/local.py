@@ -12,10 +12,14 @@ import json
 import os
 import stat
 
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.core import fsutil
 from occ.errors import SourceUnavailable
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

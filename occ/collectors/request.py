@@ -12,14 +12,19 @@ In print mode every GET is unconditional and nothing is saved.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from occ.collectors import deployments
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.core.digest import sha256_hex
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.http.response import Response
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

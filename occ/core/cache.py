@@ -13,13 +13,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
 
 from occ.core import fsutil
 from occ.core.digest import sha256_hex
 from occ.core.state import STATE_DIRNAME
 from occ.errors import CacheError
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from occ.records import NamedTuple
 
 LOG = lazy.logger(__name__)
 

@@ -18,15 +18,16 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from occ import status
 from occ.core.state import State
 from occ.errors import CacheError, HookError
 from occ.log import lazy, logfields
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any
 
 LOG = lazy.logger(__name__)
 

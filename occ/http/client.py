@@ -24,7 +24,6 @@ import random as randomlib
 import threading
 import time
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Callable, Union
 
 from occ import __version__, redact
 from occ.config.model import Config
@@ -37,10 +36,15 @@ from occ.http.environment import Environment, direct
 from occ.http.response import Response
 from occ.log import lazy, logfields
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Union
+
     import requests
 
-__all__ = ["Http", "Response", "Verify"]
+    Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
+
+__all__ = ["Http", "Response"]
 
 LOG = lazy.logger(__name__)
 
@@ -59,8 +63,6 @@ RETRIES = 2  # retries after the first attempt, for transient failures
 BACKOFF_BASE = 0.5  # seconds; the jitter window doubles per retry ...
 BACKOFF_CAP = 8.0  # ... up to this
 _MIN_TIMEOUT = 0.05  # below this much time left, a request cannot succeed: give up instead
-
-Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
 
 
 class Http:

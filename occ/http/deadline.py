@@ -17,9 +17,12 @@ import itertools
 import socket
 import threading
 import time
-from typing import Any
 
 from occ.errors import SourceUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _current = threading.local()  # the Deadline of the request this thread is making, if any
 

@@ -10,10 +10,13 @@ imported to find that out, so that requests can take the stdlib path (``occ.http
 from __future__ import annotations
 
 import os
-from typing import Any
 from urllib.parse import urlsplit
 
 from occ.http import redirects, retry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _proxy_variables() -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Collection, Iterator
-from typing import Any
 
 import requests
 
@@ -22,6 +21,10 @@ from occ.http import answer, redirects, transport
 from occ.http.deadline import Deadline, Retryable, late
 from occ.http.outgoing import Outgoing
 from occ.http.response import Response
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def session(pool_size: int, user_agent: str) -> requests.Session:

@@ -14,8 +14,11 @@ from __future__ import annotations
 import base64
 import json as jsonlib
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SAFE = "!#$%&'()*+,/:;=?@[]~"  # what stays as it is in a URL; everything else is escaped
 _BODILESS = ("GET", "HEAD")  # methods sent without Content-Length when they have no body

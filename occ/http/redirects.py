@@ -13,11 +13,16 @@ functions; nothing here imports ``requests``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from occ.records import NamedTuple
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5  # Heat's stack lookup needs one; a loop must end long before the deadline

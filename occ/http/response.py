@@ -9,10 +9,13 @@ from __future__ import annotations
 import json as jsonlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from occ import redact
 from occ.errors import SourceUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _CHARSET = r"(?i)charset=[\"']?([\w.:-]+)"  # compiled on first use, by re
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import math
-from typing import Callable
 from urllib.parse import urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
 
 # 5xx answers that a retry can cure. 501 (not implemented) and 505 (version not supported)
 # describe the server, not a passing state, so retrying them only burns the deadline.

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from typing import Union
 
-Verify = Union[bool, str]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
+
+    Verify = Union[bool, str]
 
 _contexts: dict[Verify, ssl.SSLContext] = {}
 _lock = threading.Lock()

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 import requests
 import urllib3
@@ -24,6 +23,10 @@ from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http.deadline import Retryable, current, late
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _RedactingFilter(logging.Filter):

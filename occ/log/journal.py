@@ -15,10 +15,13 @@ import importlib
 import logging
 import re
 import sys
-from typing import Any, Callable
 
 from occ import redact
 from occ.log import logfields
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 IDENTIFIER = "os-collect-config"
 

@@ -9,13 +9,13 @@ The MESSAGE_IDs are part of the interface: operators filter on them, so they nev
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from occ.log.lazy import NOTICE  # noqa: F401 - the level's home for log calls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from typing import Any
 
 MESSAGE_CHANGED = "79648b5ffa404e2dac0add26743bbf32"
 MESSAGE_SOURCE_UNAVAILABLE = "d54975c99df24366a11a96710fda491b"

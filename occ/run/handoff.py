@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from occ.config.model import Config
 from occ.core import fsutil
@@ -21,8 +20,13 @@ from occ.errors import CacheError, OccError
 from occ.log import lazy, logfields
 from occ.run import sources
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from occ.core import hook
+else:
+    from occ.records import NamedTuple
 
 LOG = lazy.logger(__name__)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Callable
 
 from occ.config.model import Config
 from occ.core import hook
@@ -20,6 +19,10 @@ from occ.errors import HookError
 from occ.run import sources
 from occ.run.handoff import Handoff, retry_policy, withdraw
 from occ.run.runner import run_pass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
 
 # How long a manual or continuous pass waits for another pass to release the cache.
 LOCK_TIMEOUT_SECONDS = 3600.0

@@ -7,7 +7,10 @@ tmpfs); Prometheus handles the reset after a reboot. An example alert is in doc/
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 PREFIX = "os_collect_config_"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
 
 from occ.config.model import Config
 from occ.core.cache import Cache, Stored, unsafe_reason
@@ -23,6 +22,12 @@ from occ.errors import CacheBusy, CacheError, OccError
 from occ.log import lazy, logfields, plain
 from occ.run import idle, report, sources, watchdog
 from occ.run.handoff import Handoff, prepare
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from occ.records import NamedTuple
 
 LOG = lazy.logger(__name__)
 

@@ -10,16 +10,23 @@ between modes.
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple
 
 from occ.collectors import registry
-from occ.collectors.base import Context, Output
+from occ.collectors.base import Context
 from occ.config.model import Config
 from occ.core.cache import Stored, is_utf8
 from occ.core.state import State
 from occ.errors import OccError, SourceNotConfigured, SourceUnavailable
 from occ.log import lazy, logfields
 from occ.redact import redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+    from occ.collectors.base import Output
+else:
+    from occ.records import NamedTuple
 
 LOG = lazy.logger(__name__)
 

@@ -31,10 +31,13 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable
 
 from occ.log import lazy
 from occ.status import ExitStatus
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 LOG = lazy.logger(__name__)
 

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from occ import redact
 from occ.collectors import deployments
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.errors import SourceNotConfigured, SourceUnavailable
 from occ.log import lazy
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
     from xml.etree import ElementTree
+
+    from occ.collectors.base import Output
+else:
+    from occ.records import NamedTuple
 
 LOG = lazy.logger(__name__)
 

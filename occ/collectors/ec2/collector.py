@@ -10,10 +10,14 @@ used according to ``[ec2] imdsv2``; the token itself lives in ``occ.collectors.e
 
 from __future__ import annotations
 
-from typing import Any
-
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

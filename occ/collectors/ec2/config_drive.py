@@ -16,10 +16,13 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 from occ.core import fsutil
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LOG = lazy.logger(__name__)
 

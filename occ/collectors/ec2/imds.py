@@ -16,13 +16,14 @@ registered with ``occ.redact`` so they never appear in logs.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http import headers
 from occ.log import lazy, logfields
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:  # occ.http.client imports requests: a cached ec2.json must not need it
     from occ.http.client import Http, Response

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import TYPE_CHECKING, Any
 
 from occ.errors import SourceUnavailable
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from occ.collectors.ec2.imds import TokenSession
 
     # One node to fetch: where its answer goes (container, key), its URL, its depth.

@@ -11,7 +11,6 @@ use, and when discovery fails ``/v2.0`` becomes ``/v3`` instead. The wire format
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, TypeVar
 
 from occ import redact
 from occ.collectors.keystone import token_cache
@@ -29,15 +28,19 @@ from occ.collectors.keystone.wire import (
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
 from occ.log import lazy
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, TypeVar
+
     from occ.collectors.base import Context
     from occ.config.model import Section
     from occ.core.state import State
     from occ.http.client import Http, Verify
 
+    T = TypeVar("T")
+
 LOG = lazy.logger(__name__)
 
-T = TypeVar("T")
 JSON_HEADERS = {"Accept": "application/json"}
 
 

@@ -10,10 +10,15 @@ in occ's state directory next to the sources' own state. A stored login is reuse
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
 
 from occ.core.digest import sha256_hex
 from occ.core.state import State
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from occ.records import NamedTuple
 
 # A token this close to its expiry is not reused: it could run out in the middle of a pass
 # (a pass may take up to [DEFAULT] pass_timeout, 240 s by default).

@@ -5,13 +5,16 @@ and catalog lookup (doc/compatibility.rst, "Keystone"). Pure functions, no I/O.
 from __future__ import annotations
 
 import datetime
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from occ.collectors.keystone.token_cache import Credentials, Login
 from occ.errors import SourceUnavailable
 from occ.http import headers
 from occ.http.redirects import origin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def discovery_url(auth_url: str) -> str:

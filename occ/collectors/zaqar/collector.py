@@ -16,16 +16,21 @@ every pass (doc/compatibility.rst, "Zaqar TLS off"). Keystone is always verified
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import quote
 
 from occ.collectors import deployments
-from occ.collectors.base import Collector, Output
+from occ.collectors.base import Collector
 from occ.collectors.keystone.client import credentials, for_source
 from occ.collectors.keystone.token_cache import Credentials
 from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
 from occ.log import lazy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from occ.collectors.base import Output
 
 LOG = lazy.logger(__name__)
 

@@ -6,9 +6,13 @@ The HTTP transport (``occ.collectors.zaqar.collector``) and the websocket transp
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from occ.errors import SourceUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from occ.records import NamedTuple
 
 
 class Message(NamedTuple):

@@ -23,11 +23,14 @@ import ssl
 import threading
 import time
 import uuid
-from typing import Any, Callable
 
 from occ import redact
 from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import SourceUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 MISSING_PACKAGE = (
     "use_websockets = true needs the websocket-client package, which is not installed "

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from occ.collectors import registry
-from occ.collectors.base import Context, Output
+from occ.collectors.base import Context
 from occ.config import loader
 from occ.config.model import Config
 from occ.core.state import State, state_dir
 from occ.http.client import Http
 from tests.fakes.keystone import FakeKeystone
+
+if TYPE_CHECKING:
+    from occ.collectors.base import Output
 
 
 class Harness:
