@@ -6,12 +6,15 @@ between them. Nothing here imports an HTTP library.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from occ.errors import SourceUnavailable
 from occ.http import retry
 from occ.http.deadline import Deadline, Retryable, late
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
 
 CHUNK = 8 * 1024  # small reads: the deadline is checked between them
 

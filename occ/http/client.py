@@ -19,8 +19,6 @@ checked before sending (``occ.http.headers``).
 
 from __future__ import annotations
 
-import datetime
-import random as randomlib
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -38,6 +36,7 @@ from occ.log import lazy, logfields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime
     from typing import Any, Callable, Union
 
     import requests
@@ -78,7 +77,7 @@ class Http:
         backoff_cap: float = BACKOFF_CAP,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        random: Callable[[], float] = randomlib.random,
+        random: Callable[[], float] | None = None,
         now: Callable[[], datetime.datetime] | None = None,
         started: float | None = None,
     ) -> None:
@@ -89,8 +88,8 @@ class Http:
         self.backoff_cap = backoff_cap
         self._clock = clock
         self._sleep = sleep
-        self._random = random
-        self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self._random = random or _random
+        self._now = now or _utc_now
         # The pass began at ``started`` (by ``clock``), which may be before this client was
         # made: the collectors that ran first used part of the pass already.
         self.deadline = (clock() if started is None else started) + pass_timeout
@@ -302,3 +301,17 @@ class Http:
             extra=logfields.fields(collector=source, http_status=response.status),
         )
         return response
+
+
+# Imported when first called: only a retry needs jitter, and only a Retry-After date the time
+# of day; a pass that needs neither does not load random or datetime (doc/performance.rst).
+def _random() -> float:
+    import random
+
+    return random.random()
+
+
+def _utc_now() -> datetime.datetime:
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)

@@ -2,20 +2,22 @@
 answer's head, then its body as RFC 9112 (section 6) frames it.
 
 Not ``http.client``: importing it loads the ``email`` package and ``ssl`` whatever the URL,
-about a third of a network pass's start-up on the units' interpreter, and it parses every
+about a fifth of a network pass on the units' interpreter, and it parses every
 answer's headers with the email parser, a good share of a metadata walk's CPU per request
 (doc/performance.rst). A client of metadata services needs much less: one request at a time on
 a kept-alive connection, no ``Expect: 100-continue``, no upgrades, no pipelining. What is here
 is strict where leniency could mislead (framing, line and header limits) and lenient where
 servers are known to be sloppy (bare LF line ends, folded header lines).
 
-Raises OSError for the socket's failures and ProtocolError for answers that are not HTTP/1.x;
-the caller closes the connection after either.
+Raises OSError for the socket's failures and ProtocolError (``occ.http.framing``, which reads
+the body) for answers that are not HTTP/1.x; the caller closes the connection after either.
 """
 
 from __future__ import annotations
 
 import socket
+
+from occ.http.framing import Answer, ProtocolError, status_line
 
 MAX_LINE = 65536  # the longest status, header or chunk-size line read
 MAX_FIELDS = 100  # header (or trailer) fields in one answer
@@ -25,10 +27,6 @@ _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
-
-
-class ProtocolError(Exception):
-    """The server's answer is not HTTP/1.x, or ended before its framing said it would."""
 
 
 class Connection:
@@ -46,7 +44,7 @@ class Connection:
 
     def connect(self) -> None:
         """Open the connection (TLS handshake included). Raise OSError (ssl.SSLError too)."""
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock = _open(self.host, self.port, self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.context is not None:
@@ -99,7 +97,7 @@ class Connection:
     def answer(self, method: str) -> Answer:
         """Read the head of the answer to a ``method`` request (interim 1xx answers skipped)."""
         while True:
-            version, status, reason = _status_line(self.line())
+            version, status, reason = status_line(self.line())
             fields = self.fields()
             if status >= 200 or status == 101:
                 break
@@ -156,95 +154,22 @@ class Connection:
         return bool(data)
 
 
-class Answer:
-    """The head of an answer (``status``, ``reason``, ``fields``, ``will_close``) and its body,
-    read with ``read()`` until it returns b""."""
-
-    __slots__ = ("_chunk", "_connection", "_left", "fields", "reason", "status", "will_close")
-
-    def __init__(
-        self,
-        connection: Connection,
-        method: str,
-        version: str,
-        status: int,
-        reason: str,
-        fields: list[tuple[str, str]],
-    ) -> None:
-        self._connection, self.status, self.reason, self.fields = connection, status, reason, fields
-        tokens = _tokens(fields, "connection")
-        kept = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
-        self.will_close = not kept
-        self._chunk = -1  # bytes left in the current chunk; -1: not chunked
-        self._left: int | None = 0  # bytes left of a body with a length; None: until close
-        codings = _tokens(fields, "transfer-encoding")
-        if method == "HEAD" or status in (204, 304):
-            pass
-        elif codings and codings[-1] == "chunked":
-            self._chunk = 0
-        elif codings:  # framed by the end of the connection (RFC 9112, 6.3, rule 4)
-            self._left, self.will_close = None, True
-        else:
-            self._left = _length(fields)
-            if self._left is None:
-                self.will_close = True
-
-    def read(self, limit: int) -> bytes:
-        """Return the next piece of the body (at most ``limit`` bytes), b"" at its end. Raise
-        ProtocolError if the connection ends first, OSError if it fails."""
-        if self._chunk >= 0:
-            return self._read_chunked(limit)
-        if self._left == 0:
-            return b""
-        piece = self._connection.some(limit if self._left is None else min(limit, self._left))
-        if self._left is not None:
-            if not piece:
-                raise ProtocolError(f"the answer ended {self._left} bytes short of its length")
-            self._left -= len(piece)
-        return piece
-
-    def _read_chunked(self, limit: int) -> bytes:
-        connection = self._connection
-        if self._chunk == 0:
-            size = connection.line().split(b";", 1)[0].strip()
-            if not size or len(size) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in size):
-                raise ProtocolError("malformed chunk size")
-            self._chunk = int(size, 16)
-            if self._chunk == 0:
-                connection.fields()  # trailers: read, not used
-                self._chunk = -1
-                self._left = 0
-                return b""
-        piece = connection.some(min(limit, self._chunk))
-        if not piece:
-            raise ProtocolError("the answer ended in a chunk")
-        self._chunk -= len(piece)
-        if self._chunk == 0 and connection.line().strip(b"\r\n"):
-            raise ProtocolError("a chunk is longer than its size")
-        return piece
-
-
-def _status_line(line: bytes) -> tuple[str, int, str]:
-    version, _, rest = line.rstrip(b"\r\n").partition(b" ")
-    code, _, reason = rest.partition(b" ")
-    known = len(code) == 3 and code.isdigit() and code >= b"100"
-    if version not in (b"HTTP/1.0", b"HTTP/1.1") or not known:
-        raise ProtocolError("the answer is not HTTP/1.x")
-    return version.decode(), int(code), reason.strip().decode("latin-1")
-
-
-def _tokens(fields: list[tuple[str, str]], name: str) -> list[str]:
-    values = [value for key, value in fields if key.lower() == name]
-    return [token.strip().lower() for value in values for token in value.split(",")]
-
-
-def _length(fields: list[tuple[str, str]]) -> int | None:
-    """Return the Content-Length (None if there is none); ProtocolError if the values are not
-    one number (RFC 9112, 6.3: a list of the same number is that number)."""
-    values = {token.strip() for key, value in fields if key.lower() == "content-length"
-              for token in value.split(",")}  # fmt: skip
-    if not values:
-        return None
-    if len(values) > 1 or not next(iter(values)).isdigit():
-        raise ProtocolError("invalid Content-Length")
-    return int(values.pop())
+def _open(host: str, port: int, timeout: float) -> socket.socket:
+    """Return a socket connected to ``host``:``port``, as ``socket.create_connection`` would
+    (each address in turn, ``timeout`` for each). The host goes to getaddrinfo as bytes: a str
+    would go through the "idna" codec, whose import (with unicodedata) costs a pass about 3 ms,
+    and occ.http.outgoing has made it ASCII already. Raise OSError."""
+    failure: OSError | None = None
+    for family, kind, proto, _, address in socket.getaddrinfo(
+        host.encode(), port, 0, socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        return sock
+    raise failure or OSError(f"no address found for {host}")

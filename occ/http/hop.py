@@ -11,7 +11,6 @@ attempt's time is up, whatever the server does.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Collection, Iterator
 
 import requests
@@ -24,6 +23,7 @@ from occ.http.response import Response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime
     from typing import Any
 
 

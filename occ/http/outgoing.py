@@ -11,7 +11,6 @@ with ``allow_nan=False``. Nothing here imports an HTTP library.
 
 from __future__ import annotations
 
-import base64
 import json as jsonlib
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
@@ -102,6 +101,8 @@ def _target(url: str, params: Any = None) -> tuple[str, str | None]:
     auth = None
     if parts.username is not None or parts.password is not None:
         pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        import base64  # only for credentials in a URL, which few sources have
+
         auth = "Basic " + base64.b64encode(pair.encode("latin-1", "replace")).decode("ascii")
     return target, auth
 

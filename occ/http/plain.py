@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from occ import redact
 from occ.errors import SourceUnavailable
 from occ.http import answer, redirects
-from occ.http.connection import Answer, Connection, ProtocolError
+from occ.http.connection import Connection
 from occ.http.deadline import Deadline, Retryable, late
+from occ.http.framing import Answer, ProtocolError
 from occ.http.response import Headers, Response
 
 TYPE_CHECKING = False

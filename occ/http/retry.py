@@ -7,13 +7,13 @@ transport details. Nothing here imports ``requests``.
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import math
 from urllib.parse import urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime
     from typing import Callable
 
 # 5xx answers that a retry can cure. 501 (not implemented) and 505 (version not supported)
@@ -66,6 +66,8 @@ def http_date(value: str | None) -> datetime.datetime | None:
         return None
     # Deferred: dates are rare (a Retry-After date, a Last-Modified), and dateutil costs every
     # pass that imports this module a few milliseconds of start-up (doc/performance.rst).
+    import datetime
+
     from dateutil import parser as dateparser
 
     try:

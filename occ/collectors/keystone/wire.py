@@ -4,7 +4,6 @@ and catalog lookup (doc/compatibility.rst, "Keystone"). Pure functions, no I/O.
 
 from __future__ import annotations
 
-import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from occ.collectors.keystone.token_cache import Credentials, Login
@@ -97,6 +96,8 @@ def parse_login(token: str | None, body: Any) -> Login:
 def _timestamp(text: Any) -> float | None:
     if not isinstance(text, str):
         return None
+    import datetime
+
     from dateutil import (
         parser as dateparser,
     )  # deferred: a pass where this source is not configured must stay light
