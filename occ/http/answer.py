@@ -63,6 +63,6 @@ def read_capped(
         if size > cap:
             raise too_big
         if cut.expired:  # the last read may have come in just before the cut
-            raise Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+            raise late(what, budget)
         parts.append(chunk)
     return b"".join(parts)

@@ -126,9 +126,10 @@ class Retryable(Exception):
         self.wait = wait  # what Retry-After asked for, if anything
 
 
-def late(budget: float) -> str:
-    """Return the reason for an attempt whose time ran out."""
-    return f"no answer within {budget:.3g} s"
+def late(what: str, budget: float) -> Retryable:
+    """Return the failure of the attempt ``what`` whose ``budget`` seconds ran out (retryable:
+    the next attempt may be answered in time)."""
+    return Retryable(SourceUnavailable(f"{what}: no answer within {budget:.3g} s"))
 
 
 def current() -> Deadline | None:

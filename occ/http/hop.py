@@ -17,7 +17,7 @@ import requests
 
 from occ.errors import SourceUnavailable
 from occ.http import answer, redirects, transport
-from occ.http.deadline import Deadline, Retryable, late
+from occ.http.deadline import Deadline, late
 from occ.http.outgoing import Outgoing
 from occ.http.response import Response
 
@@ -77,7 +77,7 @@ def exchange(
             redirect = raw.status_code in redirects.REDIRECT_STATUSES
             body = b"" if redirect else _body(what, raw, budget, cut, max_size)
         if cut.expired:  # a cut can look like the end of the headers or of the body
-            raise Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+            raise late(what, budget)
     return Response(outgoing.method, outgoing.url, raw.status_code, raw.headers, body)
 
 

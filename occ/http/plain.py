@@ -135,7 +135,7 @@ def exchange(
             raise
         if cut.expired:  # a cut can look like the end of the headers or of the body
             connection.close()
-            raise Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+            raise late(what, budget)
         if raw.will_close or connection.sock is None:
             connection.close()
         else:
@@ -208,7 +208,7 @@ def _failure(what: str, exc: Exception, budget: float, expired: bool, reused: bo
     """Return the exception for a failure below HTTP: TLS failures are final; the others (the
     time running out, a refused or broken connection) may pass, so they are retried."""
     if expired:
-        return Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+        return late(what, budget)
     connecting = isinstance(exc, _ConnectFailed)
     cause: Exception = exc.cause if isinstance(exc, _ConnectFailed) else exc
     reason = redact.redact(str(cause) or type(cause).__name__)

@@ -114,7 +114,7 @@ def failure(what: str, exc: Exception, budget: float, expired: bool) -> Exceptio
     """Return the exception for a failure below HTTP (``expired``: the attempt's time ran
     out and its connection was cut): TLS errors are final, others retried."""
     if expired:
-        return Retryable(SourceUnavailable(f"{what}: {late(budget)}"))
+        return late(what, budget)
     if isinstance(exc, requests.exceptions.SSLError):
         return SourceUnavailable(f"{what}: TLS failure ({cause(exc)})")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
