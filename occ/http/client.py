@@ -37,11 +37,11 @@ from occ.log import lazy, logfields
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
-    from typing import Any, Callable, Union
+    from typing import Any, Callable
 
     import requests
 
-    Verify = Union[bool, str]  # True (system CAs), a CA bundle path, or False
+    from occ.http.tls import Verify
 
 __all__ = ["Http", "Response"]
 

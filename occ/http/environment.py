@@ -18,6 +18,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from occ.http.tls import Verify
+
 
 def _proxy_variables() -> bool:
     """Return True if any proxy variable (other than ``no_proxy``) is set to something."""
@@ -32,9 +34,9 @@ class Environment:
     on the scheme, host and port)."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[Any, bool | str], dict[str, Any]] = {}
+        self._known: dict[tuple[Any, Verify], dict[str, Any]] = {}
 
-    def settings(self, url: str, verify: bool | str) -> dict[str, Any]:
+    def settings(self, url: str, verify: Verify) -> dict[str, Any]:
         """Return requests' ``proxies``, ``verify``, ``stream`` and ``cert`` for ``url``."""
         key = (redirects.origin(url), verify)
         settings = self._known.get(key)

@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     import datetime
     import socket
     from collections.abc import Callable, Collection, Iterator
-    from typing import Union
 
     from occ.http.outgoing import Outgoing
+    from occ.http.tls import Verify
 
-    _Key = tuple[str, str, int, Union[bool, str]]  # scheme, host, port, verification
+    _Key = tuple[str, str, int, Verify]  # scheme, host, port, verification
 
 
 class Pool:
@@ -100,7 +100,7 @@ def exchange(
     accept: Collection[int],
     max_size: int,
     now: Callable[[], datetime.datetime],
-    verify: bool | str = True,
+    verify: Verify = True,
 ) -> Response:
     """Return the answer to ``outgoing``, all of it within ``budget`` seconds; a redirect's
     body is not read. ``verify``: True (the default CA bundle), a CA file or directory, or

@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Union
 
-    Verify = Union[bool, str]
+    Verify = Union[bool, str]  # True (the default CAs), a CA bundle file or directory, or False
 
 _contexts: dict[Verify, ssl.SSLContext] = {}
 _lock = threading.Lock()
