@@ -15,6 +15,7 @@ the body) for answers that are not HTTP/1.x; the caller closes the connection af
 
 from __future__ import annotations
 
+import select
 import socket
 
 from occ.http.framing import Answer, ProtocolError, status_line
@@ -60,11 +61,19 @@ class Connection:
             self.sock = None
         self._buffer.clear()
 
-    def idle(self) -> bool:
-        """Return True if nothing of an earlier answer is left unread (only then can the
-        connection carry another request)."""
+    def reusable(self) -> bool:
+        """Return True if the connection is open, nothing of an earlier answer is left unread,
+        and the server has sent nothing since: only then can it carry another request."""
+        if self.sock is None or self._buffer:
+            return False
         pending = getattr(self.sock, "pending", None)  # what TLS decrypted and holds
-        return not self._buffer and not (pending and pending())
+        if pending and pending():
+            return False
+        # Something to read on an idle socket: the server closed it, or sent what no request
+        # asked for. Either way the next request cannot go on it.
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return not poller.poll(0)
 
     def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> None:
         """Send the request, ``Host`` and ``Accept-Encoding: identity`` first unless

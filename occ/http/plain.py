@@ -13,10 +13,8 @@ context (certificate and host name verified), with requests' CA bundle (``occ.ht
 
 from __future__ import annotations
 
-import select
 import sys
 import threading
-import zlib
 from urllib.parse import urlsplit
 
 from occ import redact
@@ -30,7 +28,6 @@ from occ.http.response import Headers, Response
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
-    import socket
     from collections.abc import Callable, Collection, Iterator
 
     from occ.http.outgoing import Outgoing
@@ -54,7 +51,7 @@ class Pool:
             idle = self._idle.get(key, [])
             while idle:
                 connection = idle.pop()
-                if connection.sock and connection.idle() and not _dropped(connection.sock):
+                if connection.sock is not None and connection.reusable():
                     connection.sock.settimeout(timeout)
                     return connection
                 connection.close()
@@ -81,14 +78,6 @@ class Pool:
                 for connection in idle:
                     connection.close()
             self._idle.clear()
-
-
-def _dropped(sock: socket.socket) -> bool:
-    # An idle kept-alive socket with something to read has been closed by the server (or sent
-    # what no request asked for): either way it cannot carry the next request.
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 def exchange(
@@ -183,6 +172,8 @@ def _decoded(raw: Answer, encoding: str, cap: int) -> Iterator[bytes]:
     if encoding not in ("gzip", "x-gzip", "deflate"):
         yield from iter(lambda: raw.read(answer.CHUNK), b"")
         return
+    import zlib  # only for an answer compressed although no compression was asked for
+
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or zlib header, detected
     started = False
     try:
