@@ -43,9 +43,7 @@ def is_default(general: Section) -> bool:
 def can_fail(general: Section) -> bool:
     """Return True if the ``[DEFAULT]`` logging options name something that may not be usable:
     a log file, syslog's socket or a logging configuration file."""
-    return bool(
-        general.text("log_file") or general.text("log_config_append") or general.flag("use_syslog")
-    )
+    return any(general.text(name) for name in _PATHS) or bool(general.flag("use_syslog"))
 
 
 def info(message: str, date_format: str) -> None:

@@ -32,7 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from occ.config.model import Config
+    from occ.config.model import Config, Section
     from occ.run.sources import PassResult
 
 FORMAT = 1
@@ -159,8 +159,16 @@ def answer(config: Config) -> bool:
                 "handed_over": False,
                 "hook_exit": None,
             }
-            plain.info(UNCHANGED_MESSAGE % record["checked"], general.text("log_date_format") or "")
+            say_unchanged(general, record["checked"])
             report.record_pass(config, mode="collect", started=started, summary=summary)
     except CacheBusy:
         return False  # the full pass waits for the lock, and says so
     return True
+
+
+def say_unchanged(general: Section, checked: int) -> None:
+    """Write the "no change" line of a pass that checked ``checked`` keys, without
+    ``logging`` (occ.log.plain): for the default logging options only."""
+    from occ.log import plain
+
+    plain.info(UNCHANGED_MESSAGE % checked, general.text("log_date_format") or "")

@@ -145,9 +145,7 @@ def _log_unchanged(config: Config, checked: int) -> None:
     for this one line would cost the usual pass about a tenth of its time (occ.log.lazy)."""
     general = config.general
     if lazy.waiting() and plain.is_default(general):
-        message = idle.UNCHANGED_MESSAGE % checked
-        date_format = general.text("log_date_format") or ""
-        lazy.plain_line(lambda: plain.info(message, date_format))
+        lazy.plain_line(lambda: idle.say_unchanged(general, checked))
         return
     LOG.info(
         idle.UNCHANGED_MESSAGE,
