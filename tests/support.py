@@ -1,9 +1,12 @@
-"""Helpers shared by every test suite: skipping that CI cannot ignore, and the install command
-for what a skipped test needs, taken from the one list of prerequisites."""
+"""Helpers shared by every test suite: skipping that CI cannot ignore, the install command for
+what a skipped test needs (taken from the one list of prerequisites), and probes run in a
+process of their own."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,13 @@ def through_proxy(monkeypatch, proxy_url: str) -> None:
     for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", proxy_url)
+
+
+def probe_output(code: str, env: dict[str, str] | None = None) -> str:
+    """Return what ``code`` prints when this interpreter runs it in a new process, with the work
+    tree on its path and ``env`` (default: nothing else) as its environment: what it imports is
+    its own doing. Raise CalledProcessError if it fails."""
+    environ = {**(env or {}), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, check=True
+    ).stdout

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 
 import pytest
 
 from occ.core.digest import sha256_hex
-from tests.conftest import REPO
+from tests import support
 
 
 @pytest.mark.parametrize(
@@ -27,11 +25,4 @@ def test_a_digest_does_not_load_hashlib():
         "assert len(sha256_hex(b'x')) == 64\n"
         "print('hashlib' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO)},
-        check=True,
-    )
-    assert result.stdout.strip() == "False"
+    assert support.probe_output(probe).strip() == "False"

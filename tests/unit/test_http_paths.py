@@ -8,8 +8,6 @@ from __future__ import annotations
 import gzip
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -19,7 +17,6 @@ import pytest
 from occ.errors import SourceUnavailable
 from occ.http.client import Http
 from tests import support
-from tests.conftest import REPO
 from tests.fakes.server import Reply
 
 
@@ -156,11 +153,7 @@ def test_requests_straight_to_their_server_load_no_http_library(
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["PYTHONPATH"] = str(REPO)
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert support.probe_output(probe, env).strip() == "[]"
 
 
 def test_tls_connections_are_kept_alive(http, tls_server, tls):

@@ -4,15 +4,13 @@ sets logging up exactly once, and no record is lost or misattributed on the way.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from occ.log import lazy
-from tests.conftest import REPO
+from tests import support
 
 
 @pytest.fixture(autouse=True)
@@ -51,14 +49,7 @@ talking_part()
 
 
 def test_records_below_the_deferred_level_load_nothing_and_the_first_one_above_sets_up():
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO)},
-        check=True,
-    )
-    assert result.stdout.splitlines() == [
+    assert support.probe_output(PROBE).splitlines() == [
         "not loaded",
         "SETUP",
         "INFO hello world in talking_part",  # the caller, not occ.log.lazy
