@@ -19,6 +19,7 @@ import select
 import socket
 
 from occ.http.framing import Answer, ProtocolError, status_line
+from occ.http.headers import valid_value
 
 MAX_LINE = 65536  # the longest status, header or chunk-size line read
 MAX_FIELDS = 100  # header (or trailer) fields in one answer
@@ -91,7 +92,7 @@ class Connection:
         for name, value in headers.items():
             if not name or not _TCHAR.issuperset(name):
                 raise ValueError("a header name is not a token")
-            if "\r" in value or "\n" in value or "\0" in value:
+            if not valid_value(value):  # the rule occ.http.client applies to callers' headers
                 raise ValueError(f"the value of the {name} header has control characters")
             lines.append(f"{name}: {value}")
         lines.append("\r\n")
