@@ -63,7 +63,7 @@ def run(command: str, variables: dict[str, str], *, timeout: float = 0) -> int:
     code = status.from_returncode(returncode)
     if code == 0:
         LOG.log(
-            logfields.NOTICE,
+            lazy.NOTICE,
             "hook succeeded",
             extra=logfields.fields(hook_exit=0, message_id=logfields.MESSAGE_HOOK_SUCCEEDED),
         )

@@ -17,7 +17,7 @@ import re
 import sys
 
 from occ import redact
-from occ.log import logfields
+from occ.log import lazy, logfields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 IDENTIFIER = "os-collect-config"
 
 # syslog priorities by logging level (NOTICE is occ's level 25)
-_PRIORITIES = ((logging.ERROR, 3), (logging.WARNING, 4), (logfields.NOTICE, 5), (logging.INFO, 6))
+_PRIORITIES = ((logging.ERROR, 3), (logging.WARNING, 4), (lazy.NOTICE, 5), (logging.INFO, 6))
 
 # What journald accepts as a field name from a client (journal-fields(7)): upper-case letters,
 # digits and underscores, not starting with an underscore (those are trusted fields).

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from occ.log.lazy import NOTICE  # noqa: F401 - the level's home for log calls
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging

@@ -19,9 +19,9 @@ from occ.config import options
 from occ.config.model import Section
 from occ.config.options import DEFAULT_GROUP
 from occ.errors import ConfigError
-from occ.log import journal, logfields, plain
+from occ.log import journal, lazy, logfields, plain
 
-logging.addLevelName(logfields.NOTICE, "NOTICE")
+logging.addLevelName(lazy.NOTICE, "NOTICE")
 
 # Logger names (occ.run.runner ...) are the code's layout, not something an operator needs:
 # each message names its source itself.

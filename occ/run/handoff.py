@@ -119,7 +119,7 @@ def prepare(
     attempt = policy.handed_over(handoff.digest, fingerprint)
     if failed_before and attempt > 1:
         LOG.log(
-            logfields.NOTICE,
+            lazy.NOTICE,
             "hook failed %d time(s) on this data; retrying it now (attempt %d)",
             failed_before,
             attempt,
@@ -136,7 +136,7 @@ def _report_change(result: sources.PassResult, failed_before: int) -> None:
         LOG.debug("still not applied (the hook failed on it): %s", ", ".join(keys))
         return
     LOG.log(
-        logfields.NOTICE,
+        lazy.NOTICE,
         "changed: %s",
         ", ".join(keys),
         extra=logfields.fields(changed=True, keys=keys, message_id=logfields.MESSAGE_CHANGED),

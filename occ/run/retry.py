@@ -14,7 +14,7 @@ import os
 
 from occ.config.model import Config
 from occ.core.cache import Cache
-from occ.log import lazy, logfields
+from occ.log import lazy
 from occ.run.handoff import retry_policy
 from occ.run.runner import locked
 
@@ -30,7 +30,7 @@ def retry_now(config: Config) -> int:
     cache = Cache(config.cachedir, config.backup_cachedir)
     with locked(cache, timeout=LOCK_TIMEOUT_SECONDS):
         retry_policy(config, cache).succeeded()
-    LOG.log(logfields.NOTICE, "hook back-off cleared by an operator; running a pass now")
+    LOG.log(lazy.NOTICE, "hook back-off cleared by an operator; running a pass now")
     if _systemd_runs(SERVICE):
         import subprocess
 

@@ -148,7 +148,7 @@ def report(outcomes: tuple[Outcome, ...], health: State) -> None:
                 extra=fields,
             )
         elif outcome.name in previous:
-            LOG.log(logfields.NOTICE, "%s: source available again", outcome.name, extra=fields)
+            LOG.log(lazy.NOTICE, "%s: source available again", outcome.name, extra=fields)
     if current != previous:
         try:
             health.save(current)  # a no-op in print mode, whose state is read-only

@@ -14,7 +14,7 @@ import pytest
 
 from occ import redact
 from occ.config import loader
-from occ.log import journal, logfields, logsetup, plain
+from occ.log import journal, lazy, logfields, logsetup, plain
 from tests import support
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -76,7 +76,7 @@ def test_notice_summary_and_hook_fields(sent):
     changed = logfields.fields(
         changed=True, keys=["ec2", "local"], message_id=logfields.MESSAGE_CHANGED
     )
-    record_through(journal.handler(), logfields.NOTICE, "changed: ec2, local", **changed)
+    record_through(journal.handler(), lazy.NOTICE, "changed: ec2, local", **changed)
     hook = logfields.fields(hook_exit=7, message_id=logfields.MESSAGE_HOOK_FAILED)
     record_through(journal.handler(), logging.ERROR, "hook failed with status 7", **hook)
     summary, failure = (as_fields(e) for e in sent)
@@ -145,7 +145,7 @@ def test_log_setup_sends_the_bare_message_to_the_journal(sent, tmp_path):
     saved = (list(root.handlers), root.level)
     try:
         logsetup.configure(settings.general)
-        logging.getLogger("occ.run.sources").log(logfields.NOTICE, "changed: ec2")
+        logging.getLogger("occ.run.sources").log(lazy.NOTICE, "changed: ec2")
     finally:
         root.handlers, _ = saved
         root.setLevel(saved[1])
@@ -159,12 +159,12 @@ FALLBACK = textwrap.dedent(
     import logging, sys
     sys.modules["systemd"] = None  # as if systemd-python were not installed
     from occ.log import journal
-    from occ.log import logfields
+    from occ.log import lazy
     log = logging.getLogger("occ")
     log.addHandler(journal.handler())
     log.setLevel(logging.DEBUG)
     log.warning("ec2: unavailable\\nnext line")
-    log.log(logfields.NOTICE, "changed: ec2")
+    log.log(lazy.NOTICE, "changed: ec2")
     log.error("hook failed")
     log.debug("detail")
     """
@@ -220,7 +220,7 @@ def test_not_under_journald_without_journal_stream(monkeypatch):
         (logging.CRITICAL, 3),
         (logging.ERROR, 3),
         (logging.WARNING, 4),
-        (logfields.NOTICE, 5),
+        (lazy.NOTICE, 5),
         (logging.INFO, 6),
         (logging.DEBUG, 7),
     ],

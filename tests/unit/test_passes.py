@@ -15,7 +15,7 @@ from occ.config.model import Config, Section
 from occ.core.cache import Cache
 from occ.core.state import State
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.log import logfields
+from occ.log import lazy, logfields
 from occ.run import runner, sources
 from occ.run.sources import DATA, NOT_CONFIGURED, UNAVAILABLE, Outcome
 
@@ -215,7 +215,7 @@ def test_a_new_reason_or_a_recovery_and_relapse_warns_again(tmp_path, caplog):
         (unavailable("ec2", "timed out"), logging.WARNING),
         (unavailable("ec2", "HTTP 500"), logging.WARNING),
         (unavailable("ec2", "HTTP 500"), logging.INFO),
-        (data("ec2", ("ec2", {})), logfields.NOTICE),
+        (data("ec2", ("ec2", {})), lazy.NOTICE),
         (unavailable("ec2", "HTTP 500"), logging.WARNING),
     ]
     for outcome, level in sequence:
