@@ -6,16 +6,18 @@ Each worker fetches a node and settles it itself (a value stored, a listing's ch
 so an answer is not handed to another thread before the walk can go on: that hand-over cost two
 thread switches per request. Listings are fetched before values: each listing adds work, so
 fetching them first keeps every worker busy and puts the deepest branch (network interfaces) on
-the way early. The walk starts with one worker and doubles them, up to ``WORKERS``, whenever no
-answer came for ``GROW_AFTER`` while nodes were waiting: at 10 ms per answer all eight run within
-a few milliseconds, while a service that answers at once is walked by one or two (eight threads
-taking turns at the interpreter lock cost a quarter more CPU per request there, for nothing).
+the way early. The walk starts with one worker; a fetch that took ``GROW_AFTER`` or longer
+means the service's latency, not this process, limits the walk, and the workers the waiting
+nodes need start at once, up to ``WORKERS``: at 10 ms per answer all eight run as soon as the
+root listing is in, while a service that answers at once is walked by one (eight threads taking
+turns at the interpreter lock cost a quarter more CPU per request there, for nothing).
 """
 
 from __future__ import annotations
 
 import collections
 import threading
+import time
 
 from occ.errors import SourceUnavailable
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     _Job = tuple[dict[str, Any], str, str, int]
 
 WORKERS = 8  # concurrent fetches at most: a few hundred keys in a fraction of the sequential time
-GROW_AFTER = 0.002  # seconds without an answer that mean latency, not this process, is the limit
+GROW_AFTER = 0.002  # seconds for one answer that mean latency, not this process, is the limit
 MAX_DEPTH = 16  # a tree deeper than this is a loop on the server side, not metadata
 MAX_NODES = 10000  # likewise for its size
 
@@ -77,24 +79,29 @@ class _Walk:
         self._values: collections.deque[_Job] = collections.deque()
         self._pending = 0  # queued or being fetched
         self._nodes = 1
-        self._answered = 0
+        self._started = 0  # workers started, or being started
+        self._finished = False
         self._closed = False
         self._error: Exception | None = None
-        self._finished = threading.Event()
+        self._wake = threading.Event()  # the walk finished, or more workers are wanted
         self._threads: list[threading.Thread] = []
 
     def run(self, first: _Job) -> None:
         """Fetch ``first`` and everything under it. Raise what the first failed node raised."""
         self._add([first])
+        self._started = 1
         self._start(1)
-        seen = 0
         try:
-            while not self._finished.wait(GROW_AFTER if len(self._threads) < WORKERS else None):
+            while True:
+                self._wake.wait()
                 with self._lock:
+                    self._wake.clear()
+                    if self._finished:
+                        break
                     waiting = len(self._listings) + len(self._values)
-                    stalled, seen = self._answered == seen, self._answered
-                if stalled and waiting:
-                    self._start(min(len(self._threads), waiting))
+                    count = min(waiting, WORKERS - self._started)
+                    self._started += count
+                self._start(count)
         finally:
             with self._lock:  # the jobs not started are dropped; running fetches end by deadline
                 self._closed = True
@@ -105,7 +112,7 @@ class _Walk:
             raise self._error
 
     def _start(self, count: int) -> None:
-        for _ in range(min(count, WORKERS - len(self._threads))):
+        for _ in range(count):
             name = f"occ-ec2-{len(self._threads)}"
             thread = threading.Thread(target=self._work, name=name, daemon=True)
             thread.start()
@@ -130,18 +137,23 @@ class _Walk:
 
     def _work(self) -> None:
         while (job := self._take()) is not None:
+            started = time.monotonic()
             try:
                 self._settle(job, self.session.fetch(job[2]))
             except Exception as exc:  # noqa: BLE001 - the walk raises it, in run
                 with self._lock:
                     self._error = self._error or exc
-                self._finished.set()
+                    self._finished = True
+                self._wake.set()
                 return
+            slow = time.monotonic() - started >= GROW_AFTER
             with self._lock:
                 self._pending -= 1
-                self._answered += 1
                 if not self._pending:
-                    self._finished.set()
+                    self._finished = True
+                    self._wake.set()
+                elif slow and self._started < WORKERS and (self._listings or self._values):
+                    self._wake.set()
 
     def _settle(self, job: _Job, text: str) -> None:
         """Store a value, or reserve a listing's keys in order and queue its children. Raise

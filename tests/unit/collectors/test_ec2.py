@@ -168,6 +168,28 @@ def test_walk_of_a_service_that_answers_at_once_does_not_start_idle_workers(
     assert len({r.client for r in fake_server.requests}) == 1
 
 
+def test_walk_starts_the_workers_it_needs_together_once_an_answer_shows_latency(
+    harness, fake_server, monkeypatch
+):
+    # A late root listing means the service's latency limits the walk: the workers the waiting
+    # nodes need start at once, instead of one more every GROW_AFTER.
+    monkeypatch.setattr("occ.collectors.ec2.walk.GROW_AFTER", 0.05)
+    names = [f"k{i}" for i in range(2 * WORKERS)]
+    fake_server.route(META + "/", Reply(body="\n".join(names), delay=0.1))
+    asked: list[float] = []
+
+    def late(request):
+        asked.append(time.monotonic())
+        return Reply(body=request.path.rsplit("/", 1)[1], delay=0.2)
+
+    for name in names:
+        fake_server.route(f"{META}/{name}", late)
+    ((_, tree),) = harness.collect("ec2", ini(fake_server.url, imdsv2="off"))
+    assert tree == {name: name for name in names}
+    first = sorted(asked)[:WORKERS]
+    assert first[-1] - first[0] < 0.04, [round(t - first[0], 3) for t in first]
+
+
 def test_fake_service_runs_standalone_with_the_standard_library_only(tmp_path):
     script = Path(__file__).resolve().parents[2] / "fakes" / "ec2.py"
     argv = [sys.executable, "-I", str(script), "--bind", "127.0.0.1", "--port", "0",
