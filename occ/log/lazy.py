@@ -33,6 +33,9 @@ _threshold = 0  # while a set-up waits, records below this level are dropped uns
 _lines = 0  # lines written by ``plain_line`` while the set-up waited
 _named = False  # NOTICE has its name in logging
 _busy = False  # the deferred set-up is running
+# Held from ``prepare`` until its thread holds ``_lock``: a record made in between waits for it
+# instead of running the set-up itself, or finding it not started.
+_claimed = _thread.allocate_lock()
 
 
 def defer(setup: Callable[[], None], threshold: int) -> None:
@@ -52,6 +55,21 @@ def now(setup: Callable[[], None]) -> None:
         setup()
 
 
+def prepare() -> None:
+    """Start a deferred set-up now, in a thread of its own, for a caller that knows a record
+    will follow and is about to wait for the network: the set-up's imports then run while the
+    process would sit idle, instead of delaying the first record (doc/performance.rst,
+    "Findings"). Records made meanwhile wait for it, as they wait for any set-up."""
+    if _setup is not None and _claimed.acquire(False):
+        _thread.start_new_thread(_prepared, ())
+
+
+def _prepared() -> None:
+    with _lock:
+        _claimed.release()  # records made from now on wait for _lock, and the set-up
+        ensure()
+
+
 def waiting() -> bool:
     """Return True while a deferred set-up has not run (nothing has been logged)."""
     return _setup is not None
@@ -66,6 +84,8 @@ def ensure() -> ModuleType:
         logging.addLevelName(NOTICE, "NOTICE")
         _named = True
     if _setup is not None:
+        with _claimed:
+            pass
         # Other threads wait here until the handlers are in place; the set-up's own records
         # (the lock is re-entrant) go through as they come.
         with _lock:

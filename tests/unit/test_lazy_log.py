@@ -104,3 +104,42 @@ def test_a_set_up_run_now_replaces_the_deferred_one():
     lazy.logger("lazy-test").warning("after")
     assert ran == ["full"]
     assert not lazy.waiting()
+
+
+def test_a_prepared_set_up_runs_in_the_background_and_a_record_waits_for_it():
+    seen: list[str] = []
+    ran: list[str] = []
+    finished = threading.Event()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    target = logging.getLogger("lazy-prepared")
+    keep = Keep()
+
+    def setup() -> None:
+        ran.append(threading.current_thread().name)
+        time.sleep(0.1)  # the record below is made while this runs
+        target.addHandler(keep)
+        finished.set()
+
+    lazy.defer(setup, lazy.INFO)
+    try:
+        started = time.monotonic()
+        lazy.prepare()
+        assert time.monotonic() - started < 0.05  # the caller goes on at once
+        assert not finished.is_set()
+        lazy.logger("lazy-prepared").warning("made during the set-up")
+        assert finished.is_set()
+    finally:
+        target.removeHandler(keep)
+    assert len(ran) == 1 and ran[0] != threading.current_thread().name
+    assert seen == ["made during the set-up"]
+    assert not lazy.waiting()
+
+
+def test_prepare_without_a_deferred_set_up_does_nothing():
+    before = threading.active_count()
+    lazy.prepare()
+    assert threading.active_count() == before

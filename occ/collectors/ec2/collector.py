@@ -48,6 +48,10 @@ class Ec2Collector(Collector):
             policy=self.settings.text("imdsv2") or "auto",
             timeout=self.settings.number("timeout"),
         )
+        if not self.settings.flag("refresh"):
+            # A first walk always ends in a record (the tree is new, or the walk failed), and
+            # the token request leaves the process idle for a round trip: set logging up then.
+            lazy.prepare()
         session.start()
         from occ.collectors.ec2.walk import walk
 
