@@ -15,8 +15,10 @@ the body) for answers that are not HTTP/1.x; the caller closes the connection af
 
 from __future__ import annotations
 
+# The C module: ``socket`` adds enums for its constants and ``selectors`` (about 2 ms of a
+# network pass's start on the units' interpreter) and nothing this client calls.
+import _socket
 import select
-import socket
 
 from occ.http.framing import Answer, ProtocolError, status_line
 from occ.http.headers import valid_value
@@ -41,16 +43,18 @@ class Connection:
         self, host: str, port: int, timeout: float, context: ssl.SSLContext | None = None
     ) -> None:
         self.host, self.port, self.timeout, self.context = host, port, timeout, context
-        self.sock: socket.socket | None = None
+        self.sock: _socket.socket | None = None
         self._buffer = bytearray()
 
     def connect(self) -> None:
         """Open the connection (TLS handshake included). Raise OSError (ssl.SSLError too)."""
         sock = _open(self.host, self.port, self.timeout)
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             if self.context is not None:
-                sock = self.context.wrap_socket(sock, server_hostname=self.host)
+                # SSLContext takes the C socket as it takes socket.socket: it reads the
+                # family, type and descriptor, and detaches it.
+                sock = self.context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[arg-type]
         except BaseException:
             sock.close()
             raise
@@ -164,16 +168,16 @@ class Connection:
         return bool(data)
 
 
-def _open(host: str, port: int, timeout: float) -> socket.socket:
+def _open(host: str, port: int, timeout: float) -> _socket.socket:
     """Return a socket connected to ``host``:``port``, as ``socket.create_connection`` would
     (each address in turn, ``timeout`` for each). The host goes to getaddrinfo as bytes: a str
     would go through the "idna" codec, whose import (with unicodedata) costs a pass about 3 ms,
     and occ.http.outgoing has made it ASCII already. Raise OSError."""
     failure: OSError | None = None
-    for family, kind, proto, _, address in socket.getaddrinfo(
-        host.encode(), port, 0, socket.SOCK_STREAM
+    for family, kind, proto, _, address in _socket.getaddrinfo(
+        host.encode(), port, 0, _socket.SOCK_STREAM
     ):
-        sock = socket.socket(family, kind, proto)
+        sock = _socket.socket(family, kind, proto)
         try:
             sock.settimeout(timeout)
             sock.connect(address)

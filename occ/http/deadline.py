@@ -11,10 +11,10 @@ of ``occ.http`` (``occ.http.plain`` and ``occ.http.hop``) use it.
 
 from __future__ import annotations
 
+import _socket  # not socket: its enums and selectors cost a pass about 2 ms (occ.http.connection)
 import contextlib
 import heapq
 import itertools
-import socket
 import threading
 import time
 
@@ -111,7 +111,7 @@ def _cut(sock: Any) -> None:
     # The plain socket's shutdown, also for TLS sockets: SSLSocket.shutdown would drop the TLS
     # object under the reading thread's feet. The reader sees EOF; urllib3 discards the socket.
     try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        _socket.socket.shutdown(sock, _socket.SHUT_RDWR)
     except (OSError, TypeError):
         with contextlib.suppress(OSError):
             sock.close()

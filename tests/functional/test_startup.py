@@ -102,7 +102,8 @@ def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
     # usual poll of a network source, every 30 s. Its one line is written without logging;
     # typing is for type checkers only (occ.records stands in for NamedTuple); datetime, random
     # and base64 wait for a Retry-After date, a retry, URL credentials; the host reaches
-    # getaddrinfo as bytes, without the "idna" codec; digests use the built-in SHA-256.
+    # getaddrinfo as bytes, without the "idna" codec; digests use the built-in SHA-256; the
+    # client's sockets are the C module's, without socket.py's enums and selectors.
     def answer(request: Recorded) -> Reply:
         if request.headers.get("If-None-Match") == '"v1"':
             return Reply(304, b"", {"ETag": '"v1"'})
@@ -120,6 +121,7 @@ def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
         heavy = (
             "requests", "urllib3", "http", "email", "ssl", "logging", "dateutil", "typing",
             "datetime", "random", "base64", "encodings.idna", "unicodedata", "hashlib",
+            "socket", "selectors",
         )  # fmt: skip
         result = run_probe(instance, heavy=heavy)
     assert result.returncode == 100, result.stderr
