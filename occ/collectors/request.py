@@ -11,8 +11,7 @@ In print mode every GET is unconditional and nothing is saved.
 
 from __future__ import annotations
 
-import json
-
+from occ import jsonio
 from occ.collectors import deployments
 from occ.collectors.base import Collector
 from occ.core.digest import sha256_hex
@@ -31,7 +30,7 @@ LOG = lazy.logger(__name__)
 
 def digest(value: Any) -> str:
     """Return a digest of a JSON value that ignores key order and formatting."""
-    return sha256_hex(json.dumps(value, sort_keys=True).encode())
+    return sha256_hex(jsonio.dumps(value, sort_keys=True).encode())
 
 
 def validators(headers: Any) -> dict[str, str]:

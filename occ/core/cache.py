@@ -10,10 +10,10 @@ and a type change (``1`` to ``true``) counts as a change.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 
+from occ import jsonio
 from occ.core import fsutil
 from occ.core.digest import sha256_hex
 from occ.core.state import STATE_DIRNAME
@@ -65,12 +65,12 @@ def unsafe_reason(key: object) -> str | None:
 
 def encode(value: Any) -> bytes:
     """Return the original's byte format for a cached document."""
-    return json.dumps(value, indent=1).encode("ascii")
+    return jsonio.dumps(value, indent=1).encode("ascii")
 
 
 def _canonical(value: Any) -> str:
     # Key order is irrelevant; types are not (1, 1.0 and true differ).
-    return json.dumps(value, sort_keys=True)
+    return jsonio.dumps(value, sort_keys=True)
 
 
 def _read_own(path: str) -> bytes | None:
@@ -125,7 +125,7 @@ class Cache:
     def read(self, key: str) -> Any:
         """Return the parsed ``<key>.json``; None if it is missing. Raise ValueError if invalid."""
         data = fsutil.read_bytes(self.path(key), follow=False)
-        return None if data is None else json.loads(data)
+        return None if data is None else jsonio.loads_document(data)
 
     def store(self, key: str, value: Any) -> Stored:
         """Write ``<key>.json`` (and ``.orig`` on first sight) and decide whether it changed.
@@ -152,14 +152,14 @@ class Cache:
         if last is None:
             return True  # never applied, or the hook has not succeeded yet
         try:
-            return _canonical(json.loads(last)) != _canonical(value)
+            return _canonical(jsonio.loads_document(last)) != _canonical(value)
         except ValueError:
             LOG.warning("%s.last is not valid JSON; treating %s as changed", path, path)
             return True
 
     def write_file_list(self, paths: Sequence[str]) -> None:
         """Write ``os_config_files.json`` (JSON array of paths, the original's bytes)."""
-        self._write(os.path.join(self.cachedir, FILE_LIST), json.dumps(list(paths)).encode())
+        self._write(os.path.join(self.cachedir, FILE_LIST), jsonio.dumps(list(paths)).encode())
 
     def sync(self) -> None:
         """Make this pass's renames in the cache directory durable (one fsync for all).

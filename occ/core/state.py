@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 
-from occ.core import fsutil, jsonio
+from occ import jsonio
+from occ.core import fsutil
 from occ.errors import CacheError
 from occ.log import lazy
 

@@ -11,7 +11,6 @@ with ``allow_nan=False``. Nothing here imports an HTTP library.
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -140,6 +139,8 @@ def _body(json: Any, data: Any, headers: dict[str, str]) -> bytes | None:
     """Return the encoded body, adding its Content-Type unless one is given."""
     body: bytes | None
     if data is None and json is not None:
+        import json as jsonlib  # only for a JSON body (a Keystone login), not every request
+
         kind, body = "application/json", jsonlib.dumps(json, allow_nan=False).encode("utf-8")
     elif isinstance(data, Mapping):
         kind, body = "application/x-www-form-urlencoded", _params(data).encode("ascii")

@@ -6,11 +6,10 @@ Separate from ``occ.http.client`` so that code handling answers (and its tests) 
 
 from __future__ import annotations
 
-import json as jsonlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
-from occ import redact
+from occ import jsonio, redact
 from occ.errors import SourceUnavailable
 
 TYPE_CHECKING = False
@@ -82,7 +81,7 @@ class Response:
                 f"{self.what()}: expected JSON, got an HTML page", http_status=self.status
             )
         try:
-            return jsonlib.loads(self.body)
+            return jsonio.loads_document(self.body)
         except RecursionError:
             raise SourceUnavailable(
                 f"{self.what()}: JSON nested too deeply", http_status=self.status

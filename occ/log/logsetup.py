@@ -8,7 +8,6 @@ journald restart) never takes the program down.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -53,6 +52,8 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
+        import json  # only with use_json
+
         return json.dumps(document)
 
 

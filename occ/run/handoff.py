@@ -9,8 +9,8 @@ committed.
 from __future__ import annotations
 
 import contextlib
-import json
 
+from occ import jsonio
 from occ.config.model import Config
 from occ.core import fsutil
 from occ.core.cache import Cache
@@ -44,7 +44,7 @@ class Handoff(NamedTuple):
         keys = list(dict.fromkeys(item.key for item in result.stored))
         digests = {key: cache.digest(key) or "" for key in keys}
         changed = result.changed_keys
-        summary = json.dumps([result.files, [(k, digests[k]) for k in keys]])
+        summary = jsonio.dumps([result.files, [(k, digests[k]) for k in keys]])
         return cls(
             files=tuple(result.files),
             changed_files=tuple(dict.fromkeys(cache.path(k) for k in changed)),
@@ -72,12 +72,12 @@ class Handoff(NamedTuple):
 
     def to_json(self, cachedir: str) -> bytes:
         record: dict[str, Any] = dict(self._asdict(), cachedir=cachedir)
-        return json.dumps(record, indent=1).encode()
+        return jsonio.dumps(record, indent=1).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> tuple[str, Handoff]:
         """Return (cachedir, handoff) from ``to_json`` output. Raise ValueError if malformed."""
-        record = json.loads(data)
+        record = jsonio.loads(data)
         try:
             handoff = cls(
                 tuple(record["files"]),

@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 import time
 
-from occ import __version__
+from occ import __version__, jsonio
 from occ.config import loader
-from occ.core import fsutil, jsonio
+from occ.core import fsutil
 from occ.core.state import state_dir
 
 TYPE_CHECKING = False

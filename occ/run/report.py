@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import time
 
-from occ import redact
-from occ.core import fsutil, jsonio
+from occ import jsonio, redact
+from occ.core import fsutil
 from occ.core.state import state_dir
 from occ.log import lazy
 

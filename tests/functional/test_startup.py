@@ -103,7 +103,8 @@ def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
     # typing is for type checkers only (occ.records stands in for NamedTuple); datetime, random
     # and base64 wait for a Retry-After date, a retry, URL credentials; the host reaches
     # getaddrinfo as bytes, without the "idna" codec; digests use the built-in SHA-256; the
-    # client's sockets are the C module's, without socket.py's enums and selectors.
+    # client's sockets are the C module's, without socket.py's enums and selectors; JSON is
+    # read and written by json's C accelerator (occ.jsonio).
     def answer(request: Recorded) -> Reply:
         if request.headers.get("If-None-Match") == '"v1"':
             return Reply(304, b"", {"ETag": '"v1"'})
@@ -121,7 +122,7 @@ def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
         heavy = (
             "requests", "urllib3", "http", "email", "ssl", "logging", "dateutil", "typing",
             "datetime", "random", "base64", "encodings.idna", "unicodedata", "hashlib",
-            "socket", "selectors",
+            "socket", "selectors", "json",
         )  # fmt: skip
         result = run_probe(instance, heavy=heavy)
     assert result.returncode == 100, result.stderr

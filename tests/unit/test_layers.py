@@ -20,7 +20,7 @@ from tests.conftest import REPO
 LAYERS = ("cli", "run", "collectors", "core", "http", "log", "config", "base")
 
 # Modules outside the layer folders: the entry points belong with the command line, and the
-# error hierarchy, exit statuses and redaction are used by every layer.
+# error hierarchy, exit statuses, redaction, records and JSON are used by every layer.
 TOP_LEVEL = {
     "occ.__main__": "cli",
     "occ.generator": "cli",
@@ -29,6 +29,7 @@ TOP_LEVEL = {
     "occ.status": "base",
     "occ.redact": "base",
     "occ.records": "base",
+    "occ.jsonio": "base",
 }
 
 

@@ -11,7 +11,6 @@ output and ``/proc/mounts`` is done by pure functions; mounting uses the externa
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import subprocess
@@ -79,6 +78,8 @@ def find_mount(mounts: str, device: str) -> str | None:
 
 def parse_metadata(data: bytes) -> Any:
     """Return the parsed ``meta-data.json``. Raise ValueError if it is not JSON."""
+    import json  # only with a drive: every first walk comes here, few with a drive
+
     return json.loads(data)
 
 
