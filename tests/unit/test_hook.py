@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import signal
 import stat
 import time
@@ -132,7 +131,7 @@ def clock(monkeypatch) -> Clock:
 @pytest.fixture
 def full_jitter(monkeypatch):
     """Make the jitter factor its upper bound (1.0), so delays are exact."""
-    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(hook, "_jitter", lambda: 1.0)
 
 
 @pytest.fixture
@@ -169,15 +168,11 @@ def test_the_back_off_doubles_from_the_polling_interval_up_to_the_cap(state, clo
 
 
 def test_the_jitter_shortens_the_delay_by_at_most_half(state, clock, monkeypatch):
-    bounds = []
-
-    def uniform(low, high):
-        bounds.append((low, high))
-        return low
-
-    monkeypatch.setattr(random, "uniform", uniform)
+    factors = [hook._jitter() for _ in range(2000)]
+    assert 0.5 <= min(factors) < 0.52 and 0.98 < max(factors) <= 1.0
+    assert len(set(factors)) > 1900  # spread, not a few values
+    monkeypatch.setattr(hook, "_jitter", lambda: 0.5)
     policy(state, base=40).handed_over("d1", "cfg")
-    assert bounds == [(0.5, 1.0)]
     assert state.load()["next_attempt"] - clock.now == 20
 
 
