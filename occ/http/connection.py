@@ -22,6 +22,7 @@ import select
 
 from occ.http.framing import Answer, ProtocolError, status_line
 from occ.http.headers import valid_value
+from occ.log import lazy
 
 MAX_LINE = 65536  # the longest status, header or chunk-size line read
 MAX_FIELDS = 100  # header (or trailer) fields in one answer
@@ -102,6 +103,7 @@ class Connection:
         lines.append("\r\n")
         head = "\r\n".join(lines).encode("latin-1")  # UnicodeEncodeError is a ValueError
         self.sock.sendall(head + body if body else head)
+        lazy.network_wait()
 
     def _host_field(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -36,6 +36,7 @@ _busy = False  # the deferred set-up is running
 # Held from ``prepare`` until its thread holds ``_lock``: a record made in between waits for it
 # instead of running the set-up itself, or finding it not started.
 _claimed = _thread.allocate_lock()
+_armed = False  # prepare() was called: start the set-up when the process next waits
 
 
 def defer(setup: Callable[[], None], threshold: int) -> None:
@@ -56,12 +57,24 @@ def now(setup: Callable[[], None]) -> None:
 
 
 def prepare() -> None:
-    """Start a deferred set-up now, in a thread of its own, for a caller that knows a record
-    will follow and is about to wait for the network: the set-up's imports then run while the
-    process would sit idle, instead of delaying the first record (doc/performance.rst,
-    "Findings"). Records made meanwhile wait for it, as they wait for any set-up."""
-    if _setup is not None and _claimed.acquire(False):
-        _thread.start_new_thread(_prepared, ())
+    """Have a deferred set-up start in a thread of its own when the process next waits for an
+    answer (``network_wait``), for a caller that knows a record will follow and is about to
+    wait for the network: the set-up's imports then run while the process would sit idle,
+    instead of delaying the first record (doc/performance.rst, "Findings"). Records made
+    meanwhile wait for it, as they wait for any set-up."""
+    global _armed
+    _armed = _setup is not None
+
+
+def network_wait() -> None:
+    """Start a prepared set-up now: the HTTP client has sent a request and waits for its
+    answer. Started earlier, its imports would hold the interpreter lock while the request
+    is still being sent."""
+    global _armed
+    if _armed:
+        _armed = False
+        if _setup is not None and _claimed.acquire(False):
+            _thread.start_new_thread(_prepared, ())
 
 
 def _prepared() -> None:

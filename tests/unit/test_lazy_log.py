@@ -18,6 +18,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(lazy, "_setup", None)
     monkeypatch.setattr(lazy, "_threshold", 0)
     monkeypatch.setattr(lazy, "_lines", 0)
+    monkeypatch.setattr(lazy, "_armed", False)
 
 
 PROBE = """
@@ -126,8 +127,11 @@ def test_a_prepared_set_up_runs_in_the_background_and_a_record_waits_for_it():
 
     lazy.defer(setup, lazy.INFO)
     try:
-        started = time.monotonic()
         lazy.prepare()
+        time.sleep(0.05)
+        assert ran == []  # not before the process waits for the network
+        started = time.monotonic()
+        lazy.network_wait()
         assert time.monotonic() - started < 0.05  # the caller goes on at once
         assert not finished.is_set()
         lazy.logger("lazy-prepared").warning("made during the set-up")
@@ -142,4 +146,13 @@ def test_a_prepared_set_up_runs_in_the_background_and_a_record_waits_for_it():
 def test_prepare_without_a_deferred_set_up_does_nothing():
     before = threading.active_count()
     lazy.prepare()
+    lazy.network_wait()
     assert threading.active_count() == before
+
+
+def test_without_prepare_waiting_for_the_network_starts_no_set_up():
+    ran: list[str] = []
+    lazy.defer(lambda: ran.append("setup"), lazy.INFO)
+    lazy.network_wait()
+    time.sleep(0.05)
+    assert ran == [] and lazy.waiting()
