@@ -32,6 +32,8 @@ _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
+    from typing import Any
 
 
 class Connection:
@@ -47,15 +49,29 @@ class Connection:
         self.sock: _socket.socket | None = None
         self._buffer = bytearray()
 
-    def connect(self) -> None:
-        """Open the connection (TLS handshake included). Raise OSError (ssl.SSLError too)."""
+    def connect(self, watch: Callable[[Any], None] | None = None) -> None:
+        """Open the connection (TLS handshake included); ``watch`` is given the socket before
+        anything is read from it (the request's deadline, which cuts it). Raise OSError
+        (ssl.SSLError too)."""
         sock = _open(self.host, self.port, self.timeout)
         try:
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             if self.context is not None:
                 # SSLContext takes the C socket as it takes socket.socket: it reads the
-                # family, type and descriptor, and detaches it.
-                sock = self.context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[arg-type]
+                # family, type and descriptor, and detaches it. The handshake waits until the
+                # TLS socket is watched: it reads from a server that may never answer, and the
+                # socket's timeout alone would let it start the request's budget afresh.
+                tls = self.context.wrap_socket(
+                    sock,  # type: ignore[arg-type]
+                    server_hostname=self.host,
+                    do_handshake_on_connect=False,
+                )
+                sock = tls  # closed below if the handshake fails
+                if watch is not None:
+                    watch(tls)
+                tls.do_handshake()
+            elif watch is not None:
+                watch(sock)
         except BaseException:
             sock.close()
             raise

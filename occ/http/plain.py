@@ -135,10 +135,11 @@ def exchange(
 def _send(connection: Connection, outgoing: Outgoing, target: str, cut: Deadline) -> Answer:
     if connection.sock is None:
         try:
-            connection.connect()
+            connection.connect(watch=cut.attach)
         except OSError as exc:
             raise _ConnectFailed(exc) from None
-    cut.attach(connection.sock)
+    else:
+        cut.attach(connection.sock)
     connection.send(outgoing.method, target, outgoing.headers, outgoing.body)
     return connection.answer(outgoing.method)
 

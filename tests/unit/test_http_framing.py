@@ -5,12 +5,16 @@ here is a real socket on 127.0.0.1 that sends exactly the bytes a test gives it.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
+import time
 
 import pytest
 
 from occ.errors import SourceUnavailable
 from occ.http.client import Http
+from occ.http.connection import Connection
+from occ.http.deadline import Deadline
 
 
 class RawServer:
@@ -163,3 +167,26 @@ def test_an_answer_that_is_not_well_formed_http_is_a_clear_error(http, answer, r
 def test_a_server_that_closes_without_answering_is_reported_as_such(http):
     with RawServer((b"", None)) as server, pytest.raises(SourceUnavailable, match="closed"):
         get(http, server)
+
+
+def test_a_tls_handshake_is_cut_at_the_request_deadline_not_at_the_socket_timeout():
+    # A server that takes the connection and never answers the client's hello. The socket's
+    # own timeout would start afresh for the handshake: the deadline watches it from the start.
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    connection = Connection("127.0.0.1", port, 10.0, ssl.create_default_context())
+    started = time.monotonic()
+    try:
+        with Deadline(0.3) as cut, pytest.raises(OSError):
+            connection.connect(watch=cut.attach)
+        took = time.monotonic() - started
+    finally:
+        connection.close()
+        thread.join(5)
+        for sock in held:
+            sock.close()
+        listener.close()
+    assert took < 3.0, f"{took:.1f} s"
