@@ -21,6 +21,17 @@ def fresh(monkeypatch):
     monkeypatch.setattr(lazy, "_armed", False)
 
 
+class Keep(logging.Handler):
+    """Keeps the message of every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
 PROBE = """
 import sys
 from occ.log import lazy
@@ -60,13 +71,7 @@ def test_records_below_the_deferred_level_load_nothing_and_the_first_one_above_s
 
 
 def test_threads_logging_at_once_set_logging_up_once_and_lose_no_record():
-    seen: list[str] = []
     setups: list[int] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
     target = logging.getLogger("lazy-test")
     keep = Keep()
 
@@ -86,7 +91,7 @@ def test_threads_logging_at_once_set_logging_up_once_and_lose_no_record():
     finally:
         target.removeHandler(keep)
     assert setups == [1]
-    assert sorted(seen) == sorted(f"from {n}" for n in range(8))
+    assert sorted(keep.seen) == sorted(f"from {n}" for n in range(8))
 
 
 def test_lines_written_without_logging_are_counted_until_logging_takes_over(monkeypatch):
@@ -108,14 +113,8 @@ def test_a_set_up_run_now_replaces_the_deferred_one():
 
 
 def test_a_prepared_set_up_runs_in_the_background_and_a_record_waits_for_it():
-    seen: list[str] = []
     ran: list[str] = []
     finished = threading.Event()
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
     target = logging.getLogger("lazy-prepared")
     keep = Keep()
 
@@ -139,7 +138,7 @@ def test_a_prepared_set_up_runs_in_the_background_and_a_record_waits_for_it():
     finally:
         target.removeHandler(keep)
     assert len(ran) == 1 and ran[0] != threading.current_thread().name
-    assert seen == ["made during the set-up"]
+    assert keep.seen == ["made during the set-up"]
     assert not lazy.waiting()
 
 
