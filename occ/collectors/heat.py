@@ -9,12 +9,11 @@ with the global ``deployment_key`` (doc/compatibility.rst, "heat collector")."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote, urlsplit
-
 from occ.collectors import deployments
 from occ.collectors.base import Collector
 from occ.collectors.keystone.client import credentials, for_source
 from occ.errors import SourceNotConfigured, SourceUnavailable
+from occ.http import urls
 from occ.http.response import Response
 from occ.log import lazy
 
@@ -29,7 +28,7 @@ LOG = lazy.logger(__name__)
 
 def metadata_url(endpoint: str, stack_id: str, resource_name: str) -> str:
     """Return the metadata URL of a resource; both names percent-encoded with ``/`` kept."""
-    stack, resource = quote(stack_id), quote(resource_name)
+    stack, resource = urls.quote(stack_id), urls.quote(resource_name)
     return f"{endpoint.rstrip('/')}/stacks/{stack}/resources/{resource}/metadata"
 
 
@@ -38,7 +37,9 @@ def stack_from_location(location: str | None) -> str:
 
     Raise SourceUnavailable if there is no Location or it names no stack.
     """
-    path = urlsplit(location or "").path
+    from urllib.parse import unquote  # only when a stack is looked up by name
+
+    path = urls.split(location or "").path
     _, found, stack = path.partition("/stacks/")
     stack = unquote(stack).strip("/")
     if not found or not stack:
@@ -80,7 +81,7 @@ class HeatCollector(Collector):
         return parse_metadata(self._get(url, token, allow_redirects=True).json())
 
     def _resolve(self, endpoint: str, token: str, stack_id: str) -> str:
-        url = f"{endpoint.rstrip('/')}/stacks/{quote(stack_id)}"
+        url = f"{endpoint.rstrip('/')}/stacks/{urls.quote(stack_id)}"
         response = self._get(url, token, allow_redirects=False)
         stack = stack_from_location(response.headers.get("Location"))
         LOG.debug("heat: stack %s is %s", stack_id, stack)

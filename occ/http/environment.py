@@ -10,9 +10,8 @@ imported to find that out, so that requests can take the stdlib path (``occ.http
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
-from occ.http import redirects, retry
+from occ.http import redirects, retry, urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def direct(url: str, proxies: dict[str, str]) -> bool:
     ``url``, so that the stdlib path (``occ.http.plain``) can take it."""
     if not proxies:
         return True
-    parts = urlsplit(url)
+    parts = urls.split(url)
     scheme, host = parts.scheme.lower(), parts.hostname
     # The keys requests' select_proxy would look up for this URL.
     keys = (f"{scheme}://{host}", scheme, f"all://{host}", "all")

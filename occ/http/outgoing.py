@@ -12,7 +12,8 @@ with ``allow_nan=False``. Nothing here imports an HTTP library.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+
+from occ.http import urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def prepare(
 def _target(url: str, params: Any = None) -> tuple[str, str | None]:
     """Return the URL to send (without user information or fragment) and the Basic
     credentials its user information stands for, if any."""
-    parts = urlsplit(url.strip())
+    parts = urls.split(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError(f"not an http or https URL: {url!r}" if scheme else "no URL scheme")
@@ -95,12 +96,14 @@ def _target(url: str, params: Any = None) -> tuple[str, str | None]:
     encoded = _params(params)
     if encoded:
         query = f"{query}&{encoded}" if query else encoded
-    path = quote(parts.path or "/", safe=_SAFE)
-    target = urlunsplit((scheme, netloc, path, quote(query, safe=_SAFE), ""))
+    path = urls.quote(parts.path or "/", safe=_SAFE)
+    target = urls.join(scheme, netloc, path, urls.quote(query, safe=_SAFE), "")
     auth = None
     if parts.username is not None or parts.password is not None:
-        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
         import base64  # only for credentials in a URL, which few sources have
+        from urllib.parse import unquote
+
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
 
         auth = "Basic " + base64.b64encode(pair.encode("latin-1", "replace")).decode("ascii")
     return target, auth
@@ -122,6 +125,8 @@ def _params(params: Any) -> str:
         return params.decode() if isinstance(params, bytes) else params
     items = params.items() if isinstance(params, Mapping) else params
     pairs = [(k, v) for k, v in items if v is not None]
+    from urllib.parse import urlencode  # only for parameters, which no idle pass sends
+
     return urlencode(pairs, doseq=True)
 
 

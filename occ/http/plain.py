@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from urllib.parse import urlsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
-from occ.http import answer, redirects
+from occ.http import answer, redirects, urls
 from occ.http.connection import Connection
 from occ.http.deadline import Deadline, Retryable, late
 from occ.http.framing import Answer, ProtocolError
@@ -94,7 +93,7 @@ def exchange(
     """Return the answer to ``outgoing``, all of it within ``budget`` seconds; a redirect's
     body is not read. ``verify``: True (the default CA bundle), a CA file or directory, or
     False. Raise as ``occ.http.hop.exchange`` does."""
-    parts = urlsplit(outgoing.url)
+    parts = urls.split(outgoing.url)
     scheme = parts.scheme
     key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80), verify)
     target = f"{parts.path}?{parts.query}" if parts.query else parts.path

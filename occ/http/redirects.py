@@ -13,10 +13,10 @@ functions; nothing here imports ``requests``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urljoin, urlsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
+from occ.http import urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
     """Return ``(scheme, host, port)`` of ``url``, the port defaulted from the scheme; a URL
     that does not parse (``http://[``) has the empty origin, which matches no real one."""
     try:
-        parts = urlsplit(url)
+        parts = urls.split(url)
         scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     except ValueError:
         return "", "", None
@@ -74,8 +74,10 @@ def next_hop(
     """
     where = redact.redact(location.strip())[:200]
     try:
+        from urllib.parse import urljoin  # only for a redirect
+
         target = urljoin(url, location.strip())
-        scheme = urlsplit(target).scheme.lower()
+        scheme = urls.split(target).scheme.lower()
     except ValueError:  # e.g. an unclosed IPv6 bracket
         target, scheme = "", ""
     if scheme not in _DEFAULT_PORTS or not origin(target)[1]:

@@ -16,11 +16,10 @@ registered with ``occ.redact`` so they never appear in logs.
 from __future__ import annotations
 
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 from occ import redact
 from occ.errors import SourceUnavailable
-from occ.http import headers
+from occ.http import headers, urls
 from occ.log import lazy, logfields
 
 TYPE_CHECKING = False
@@ -42,8 +41,8 @@ class TokenSession:
     """Metadata GETs with the IMDSv2 policy applied. ``fetch`` is safe to call from threads."""
 
     def __init__(self, http: Http, metadata_url: str, *, policy: str, timeout: float) -> None:
-        parts = urlsplit(metadata_url)
-        self.token_url = urlunsplit((parts.scheme, parts.netloc, TOKEN_PATH, "", ""))
+        parts = urls.split(metadata_url)
+        self.token_url = urls.join(parts.scheme, parts.netloc, TOKEN_PATH, "", "")
         self.http = http
         self.policy = policy
         self.timeout = timeout

@@ -4,11 +4,9 @@ and catalog lookup (doc/compatibility.rst, "Keystone"). Pure functions, no I/O.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from occ.collectors.keystone.token_cache import Credentials, Login
 from occ.errors import SourceUnavailable
-from occ.http import headers
+from occ.http import headers, urls
 from occ.http.redirects import origin
 
 TYPE_CHECKING = False
@@ -31,12 +29,12 @@ def configured_v3(auth_url: str) -> str:
     path prefix such as ``/identity/v3`` is kept), else ``<scheme>://<host:port>/v3``."""
     v3 = fallback_url(auth_url)
     try:
-        if "/v3" in urlsplit(v3).path:
+        if "/v3" in urls.split(v3).path:
             return v3
-        parts = urlsplit(auth_url)
+        parts = urls.split(auth_url)
     except ValueError:  # not a URL at all: nothing better to offer than the configured value
         return v3
-    return urlunsplit((parts.scheme, parts.netloc, "/v3", "", ""))
+    return urls.join(parts.scheme, parts.netloc, "/v3", "", "")
 
 
 def trusted_v3(found: str | None, auth_url: str) -> bool:

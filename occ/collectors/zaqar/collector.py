@@ -16,7 +16,6 @@ every pass (doc/compatibility.rst, "Zaqar TLS off"). Keystone is always verified
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from occ.collectors import deployments
 from occ.collectors.base import Collector
@@ -24,6 +23,7 @@ from occ.collectors.keystone.client import credentials, for_source
 from occ.collectors.keystone.token_cache import Credentials
 from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
+from occ.http import urls
 from occ.log import lazy
 
 TYPE_CHECKING = False
@@ -37,7 +37,7 @@ LOG = lazy.logger(__name__)
 
 def pop_url(endpoint: str, queue: str) -> str:
     """Return the v2 URL that pops one message from ``queue``."""
-    return f"{endpoint.rstrip('/')}/v2/queues/{quote(queue, safe='')}/messages?pop=1"
+    return f"{endpoint.rstrip('/')}/v2/queues/{urls.quote(queue, safe='')}/messages?pop=1"
 
 
 class ZaqarCollector(Collector):
