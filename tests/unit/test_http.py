@@ -4,6 +4,7 @@ cap, TLS, proxies and redaction, as a collector would experience them."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import logging
 import os
@@ -14,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 import occ
@@ -401,6 +404,23 @@ def test_link_local_metadata_bypasses_a_proxy_in_a_private_network_namespace(tmp
 )
 def test_link_local_metadata_addresses_are_never_proxied(url, direct):
     assert retry.never_proxied(url) is direct
+
+
+@hypothesis.settings(max_examples=1000, deadline=None)
+@hypothesis.given(
+    st.lists(
+        st.sampled_from(["169", "254", "0", "00", "010", "255", "256", "1", "", "x", "+1", " 1"]),
+        min_size=1,
+        max_size=5,
+    ).map(".".join)
+)
+def test_dotted_hosts_are_link_local_exactly_when_ipaddress_says_so(host):
+    # The check reads IPv4 with inet_pton instead of ipaddress: they must agree on any host.
+    try:
+        expected = ipaddress.ip_address(host) in ipaddress.ip_network("169.254.0.0/16")
+    except ValueError:
+        expected = False
+    assert retry.never_proxied(f"http://{host}/latest/") is expected
 
 
 # --- policy helpers ----------------------------------------------------------------------------
