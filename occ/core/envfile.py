@@ -8,8 +8,11 @@ character literally, so any path survives the round trip.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 _SPECIAL = '"\\`$'
 
@@ -26,8 +29,9 @@ def render(variables: Mapping[str, str]) -> str:
     return HEADER + "".join(f"{name}={quote(value)}\n" for name, value in variables.items())
 
 
-_ASSIGNMENT = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"[ \t]*$', re.M | re.S)
-_ESCAPE = re.compile(r"\\(.)", re.S)
+# Compiled on first use (re caches them): a pass that writes the file never reads one.
+_ASSIGNMENT = r'(?ms)^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"[ \t]*$'
+_ESCAPE = r"(?s)\\(.)"
 
 
 def parse(text: str) -> dict[str, str]:
@@ -35,17 +39,22 @@ def parse(text: str) -> dict[str, str]:
 
     Raise ValueError if anything but comments and ``NAME="value"`` assignments is found.
     """
+    import re
+
     variables = {}
     position = 0
-    for match in _ASSIGNMENT.finditer(text):
+    for match in re.finditer(_ASSIGNMENT, text):
         _check_gap(text[position : match.start()])
         name, quoted = match.groups()
-        variables[name] = _ESCAPE.sub(
-            lambda m: m.group(1) if m.group(1) in _SPECIAL else m.group(0), quoted
-        )
+        variables[name] = re.sub(_ESCAPE, _unescape, quoted)
         position = match.end()
     _check_gap(text[position:])
     return variables
+
+
+def _unescape(match: re.Match[str]) -> str:
+    escaped: str = match.group(1)
+    return escaped if escaped in _SPECIAL else match.group(0)
 
 
 def _check_gap(text: str) -> None:

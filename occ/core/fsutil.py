@@ -29,9 +29,7 @@ READ_LIMIT_BYTES = 64 * 1024 * 1024
 TEMP_PREFIX = ".occ-tmp-"
 # Temporary names: ours, and those the original leaves behind after a crash
 # (tempfile.NamedTemporaryFile in the cache dir: "tmpXXXXXXXX", "tmp_meta_list.XXXXXXXX").
-_STALE = (  # compiled on first use (re caches it): only a clean-up needs it
-    r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$"
-)
+_STALE_SUFFIX = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # 8 of them after the prefix
 
 
 def atomic_write(
@@ -219,17 +217,29 @@ def check_private(path: str) -> None:
 
 def remove_stale_temporaries(directory: str) -> int:
     """Delete temporary files left by a crashed writer in ``directory``; return how many."""
-    import re  # not at the top: an idle pass never gets here
-
     removed = 0
     for name in _list(directory):
-        if re.match(_STALE, name):
+        if is_stale_temporary(name):
             try:
                 os.unlink(os.path.join(directory, name))
                 removed += 1
             except (IsADirectoryError, FileNotFoundError):
                 pass
     return removed
+
+
+def is_stale_temporary(name: str) -> bool:
+    """Return True for a temporary file name: ``.occ-tmp-`` and anything on one line,
+    ``tmp`` or ``tmp_meta_list.`` and 8 of ``[a-z0-9_]`` (a final line break is ignored, as a
+    regular expression's ``$`` ignores it)."""
+    name = name[:-1] if name.endswith("\n") else name
+    if name.startswith(TEMP_PREFIX):
+        return "\n" not in name
+    for prefix in ("tmp", "tmp_meta_list."):
+        suffix = name[len(prefix) :]
+        if name.startswith(prefix) and len(suffix) == 8 and _STALE_SUFFIX.issuperset(suffix):
+            return True
+    return False
 
 
 def _list(directory: str) -> Iterator[str]:

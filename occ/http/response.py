@@ -6,7 +6,6 @@ Separate from ``occ.http.client`` so that code handling answers (and its tests) 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from occ import jsonio, redact
@@ -63,6 +62,8 @@ class Response:
     @property
     def text(self) -> str:
         """Return the body decoded with the declared charset (UTF-8 by default)."""
+        import re  # only for a text answer (cfn's XML); a pass's JSON never asks
+
         match = re.search(_CHARSET, self.headers.get("Content-Type", ""))
         try:
             return self.body.decode(match.group(1) if match else "utf-8", errors="replace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from occ.core import fsutil
@@ -186,6 +189,20 @@ def test_stale_temporaries_of_occ_and_of_the_original_are_removed(tmp_path):
     (tmp_path / "tmpabcdefgh").mkdir()  # a directory is never removed
     assert fsutil.remove_stale_temporaries(str(tmp_path)) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "tmpabcdefgh"])
+
+
+# The names the cache has always removed, as the regular expression it used to match them.
+_STALE_NAMES = r"^(?:\.occ-tmp-.*|tmp[a-z0-9_]{8}|tmp_meta_list\.[a-z0-9_]{8})$"
+
+
+@hypothesis.settings(max_examples=1000, deadline=None)
+@hypothesis.given(
+    st.sampled_from(["", ".occ-tmp-", "tmp", "tmp_meta_list.", "TMP", ".occ-tmp"]).flatmap(
+        lambda prefix: st.text(alphabet="az09_.A\n-", max_size=10).map(prefix.__add__)
+    )
+)
+def test_stale_temporary_names_are_those_the_pattern_matches(name):
+    assert fsutil.is_stale_temporary(name) == bool(re.match(_STALE_NAMES, name))
 
 
 def test_removing_temporaries_from_a_missing_directory_is_nothing(tmp_path):
