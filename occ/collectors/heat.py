@@ -9,11 +9,11 @@ with the global ``deployment_key`` (doc/compatibility.rst, "heat collector")."""
 
 from __future__ import annotations
 
+from occ import urls
 from occ.collectors import deployments
 from occ.collectors.base import Collector
 from occ.collectors.keystone.client import credentials, for_source
 from occ.errors import SourceNotConfigured, SourceUnavailable
-from occ.http import urls
 from occ.http.response import Response
 from occ.log import lazy
 

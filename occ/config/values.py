@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from occ import urls
 from occ.config import options
 from occ.config.options import Opt, Value
 
@@ -77,38 +78,18 @@ def _uri(opt: Opt, text: str, written: str) -> str:
     return text
 
 
-_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
-
-
 def uri_scheme_and_host(text: str) -> tuple[str, str | None]:
     """Return the scheme and the host of ``text`` exactly as ``urllib.parse.urlsplit`` reads
     them (lower-cased; None for no host). Raise ValueError where it raises (a bracket without
     its pair, a port that is not a number from 0 to 65535).
 
-    Configurations hold a few URLs and an idle pass validates them all; urllib.parse costs
-    that pass a tenth of its start-up (it imports re and ipaddress), so the plain form is read
-    here: printable ASCII without brackets. Anything else goes to urlsplit. A property test
-    holds the two to the same answers.
+    Configurations hold a few URLs and an idle pass validates them all: ``occ.urls`` reads the
+    plain ones without importing urllib.parse (re and ipaddress, a tenth of that pass's
+    start-up). A property test holds the answers to urlsplit's.
     """
-    if not text.isascii() or not text.isprintable() or " " in text or "[" in text or "]" in text:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-        return parts.scheme, parts.hostname
-    scheme, colon, rest = text.partition(":")
-    if not colon or not scheme or not scheme[0].isalpha() or not set(scheme) <= _SCHEME_CHARACTERS:
-        scheme, rest = "", text
-    if not rest.startswith("//"):
-        return scheme.lower(), None
-    netloc = rest[2:]
-    for delimiter in "/?#":
-        netloc = netloc.partition(delimiter)[0]
-    host, _, port = netloc.rpartition("@")[2].partition(":")
-    if port and not (port.isdigit() and 0 <= int(port) <= 65535):
-        raise ValueError(f"invalid port in {text!r}")
-    address, percent, zone = host.partition("%")  # an IPv6 zone keeps its case
-    return scheme.lower(), (address.lower() + percent + zone) or None
+    parts = urls.split(text)
+    parts.port  # noqa: B018 - raises ValueError for a malformed port
+    return parts.scheme, parts.hostname
 
 
 def _number(opt: Opt, text: str, written: str) -> Value:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from occ.http import redirects, retry, urls
+from occ import urls
+from occ.http import redirects, retry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

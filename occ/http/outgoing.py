@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from occ.http import urls
+from occ import urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

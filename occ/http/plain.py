@@ -16,9 +16,9 @@ from __future__ import annotations
 import sys
 import threading
 
-from occ import redact
+from occ import redact, urls
 from occ.errors import SourceUnavailable
-from occ.http import answer, redirects, urls
+from occ.http import answer, redirects
 from occ.http.connection import Connection
 from occ.http.deadline import Deadline, Retryable, late
 from occ.http.framing import Answer, ProtocolError

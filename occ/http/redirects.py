@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from occ import redact
+from occ import redact, urls
 from occ.errors import SourceUnavailable
-from occ.http import urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import _socket
 import math
 
-from occ.http import urls
+from occ import urls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

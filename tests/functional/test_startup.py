@@ -107,7 +107,7 @@ def test_unchanged_network_pass_loads_no_http_library_nor_logging(instance):
     # getaddrinfo as bytes, without the "idna" codec; digests use the built-in SHA-256; the
     # client's sockets are the C module's, without socket.py's enums and selectors; JSON is
     # read and written by json's C accelerator (occ.jsonio); plain URLs are split and quoted
-    # without urllib.parse (occ.http.urls), and nothing on the way needs re or enum.
+    # without urllib.parse (occ.urls), and nothing on the way needs re or enum.
     def answer(request: Recorded) -> Reply:
         if request.headers.get("If-None-Match") == '"v1"':
             return Reply(304, b"", {"ETag": '"v1"'})

@@ -20,7 +20,7 @@ from tests.conftest import REPO
 LAYERS = ("cli", "run", "collectors", "core", "http", "log", "config", "base")
 
 # Modules outside the layer folders: the entry points belong with the command line, and the
-# error hierarchy, exit statuses, redaction, records and JSON are used by every layer.
+# error hierarchy, exit statuses, redaction, records, JSON and URLs are used by every layer.
 TOP_LEVEL = {
     "occ.__main__": "cli",
     "occ.generator": "cli",
@@ -30,6 +30,7 @@ TOP_LEVEL = {
     "occ.redact": "base",
     "occ.records": "base",
     "occ.jsonio": "base",
+    "occ.urls": "base",
 }
 
 

@@ -1,4 +1,4 @@
-"""occ.http.urls answers as urllib.parse does, for any URL, and without it for plain ones."""
+"""occ.urls answers as urllib.parse does, for any URL, and without it for plain ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import urllib.parse
 import hypothesis
 import hypothesis.strategies as st
 
-from occ.http import urls
+from occ import urls
 from tests.conftest import REPO
 
 _SCHEMES = st.sampled_from(["http", "https", "HTTPS", "h2+x.y-z", "1http", "ht tp", "", "é"])
@@ -97,7 +97,7 @@ def test_quote_answers_as_urllib_quote(text, safe):
 def test_plain_urls_are_split_joined_and_quoted_without_urllib_parse():
     code = (
         "import sys\n"
-        "from occ.http import urls\n"
+        "from occ import urls\n"
         "parts = urls.split('http://127.0.0.1:8004/v1/stacks/web?x=1')\n"
         "assert (parts.hostname, parts.port, parts.query) == ('127.0.0.1', 8004, 'x=1')\n"
         "assert urls.join('http', 'h:1', 'p', 'q', '') == 'http://h:1/p?q'\n"

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 
-from occ import redact
+from occ import redact, urls
 from occ.errors import SourceUnavailable
-from occ.http import headers, urls
+from occ.http import headers
 from occ.log import lazy, logfields
 
 TYPE_CHECKING = False

@@ -4,9 +4,10 @@ and catalog lookup (doc/compatibility.rst, "Keystone"). Pure functions, no I/O.
 
 from __future__ import annotations
 
+from occ import urls
 from occ.collectors.keystone.token_cache import Credentials, Login
 from occ.errors import SourceUnavailable
-from occ.http import headers, urls
+from occ.http import headers
 from occ.http.redirects import origin
 
 TYPE_CHECKING = False

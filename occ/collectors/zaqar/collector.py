@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 
+from occ import urls
 from occ.collectors import deployments
 from occ.collectors.base import Collector
 from occ.collectors.keystone.client import credentials, for_source
 from occ.collectors.keystone.token_cache import Credentials
 from occ.collectors.zaqar.protocol import Message, first_message
 from occ.errors import CacheError, SourceNotConfigured, SourceUnavailable
-from occ.http import urls
 from occ.log import lazy
 
 TYPE_CHECKING = False
