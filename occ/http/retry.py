@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 # describe the server, not a passing state, so retrying them only burns the deadline.
 _PERMANENT_5XX = frozenset({501, 505})
 
-# Link-local ranges that cloud metadata services live on (doc/compatibility.rst, "HTTP policy").
-_NEVER_PROXIED = ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128")
+# Link-local ranges that cloud metadata services live on (doc/compatibility.rst, "HTTP policy"):
+# 169.254.0.0/16, the first two bytes of an IPv4 address as inet_pton packs it, and IPv6's.
+_NEVER_PROXIED_V4 = b"\xa9\xfe"
+_NEVER_PROXIED_V6 = ("fe80::/10", "fd00:ec2::254/128")
 
 
 def is_transient_status(status: int) -> bool:
@@ -86,7 +88,7 @@ def never_proxied(url: str) -> bool:
         # Dotted-quad IPv4 as ipaddress reads it (four decimal numbers up to 255, no leading
         # zeros); inet_pton reads the same, without importing ipaddress (about 1 ms).
         try:
-            return _socket.inet_pton(_socket.AF_INET, host)[:2] == b"\xa9\xfe"  # 169.254/16
+            return _socket.inet_pton(_socket.AF_INET, host)[:2] == _NEVER_PROXIED_V4
         except OSError:
             return False
     import ipaddress  # IPv6 literals are rare: the reference reads them
@@ -95,4 +97,4 @@ def never_proxied(url: str) -> bool:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(network) for network in _NEVER_PROXIED)
+    return any(address in ipaddress.ip_network(network) for network in _NEVER_PROXIED_V6)

@@ -16,6 +16,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 
+from occ import jsonio
 from occ.core import fsutil
 from occ.log import lazy
 
@@ -77,10 +78,9 @@ def find_mount(mounts: str, device: str) -> str | None:
 
 
 def parse_metadata(data: bytes) -> Any:
-    """Return the parsed ``meta-data.json``. Raise ValueError if it is not JSON."""
-    import json  # only with a drive: every first walk comes here, few with a drive
-
-    return json.loads(data)
+    """Return the parsed ``meta-data.json`` (as ``json.loads`` reads it). Raise ValueError if
+    it is not JSON, RecursionError if it nests too deeply."""
+    return jsonio.loads_document(data)
 
 
 def read_metadata(mounts_path: str = "/proc/mounts") -> Any:
