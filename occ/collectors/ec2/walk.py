@@ -79,17 +79,15 @@ class _Walk:
         self._values: collections.deque[_Job] = collections.deque()
         self._pending = 0  # queued or being fetched
         self._nodes = 1
-        self._started = 0  # workers started, or being started
         self._finished = False
         self._closed = False
         self._error: Exception | None = None
         self._wake = threading.Event()  # the walk finished, or more workers are wanted
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # started and changed by run() alone
 
     def run(self, first: _Job) -> None:
         """Fetch ``first`` and everything under it. Raise what the first failed node raised."""
         self._add([first])
-        self._started = 1
         self._start(1)
         try:
             while True:
@@ -99,8 +97,7 @@ class _Walk:
                     if self._finished:
                         break
                     waiting = len(self._listings) + len(self._values)
-                    count = min(waiting, WORKERS - self._started)
-                    self._started += count
+                    count = min(waiting, WORKERS - len(self._threads))
                 self._start(count)
         finally:
             with self._lock:  # the jobs not started are dropped; running fetches end by deadline
@@ -152,7 +149,7 @@ class _Walk:
                 if not self._pending:
                     self._finished = True
                     self._wake.set()
-                elif slow and self._started < WORKERS and (self._listings or self._values):
+                elif slow and len(self._threads) < WORKERS and (self._listings or self._values):
                     self._wake.set()
 
     def _settle(self, job: _Job, text: str) -> None:
